@@ -1,0 +1,85 @@
+import * as E from 'fp-ts/Either';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  WrongExpectedRevision,
+} from '../../../application/ports/eventStore.js';
+import { makeLiveFeed } from '../shared/liveFeed.js';
+
+/**
+ * The in-memory store: fast, for tests and `EVENT_STORE=memory:`. It keeps the
+ * same guarantees as the durable stores (expected revisions, global order,
+ * catch-up subscriptions) so one contract suite can hold them all to account.
+ */
+export const makeMemoryEventStore = (): EventStore => {
+  const all: RecordedEvent[] = [];
+  const streams = new Map<string, RecordedEvent[]>();
+  const feed = makeLiveFeed();
+
+  const lastRevision = (name: string): ExpectedRevision => {
+    const stream = streams.get(name);
+    return stream === undefined || stream.length === 0 ? 'no_stream' : stream.length - 1;
+  };
+
+  const appendToStream = (name: string, events: readonly NewEvent[], expected: ExpectedRevision) => async () => {
+    const actual = lastRevision(name);
+    if (actual !== expected) {
+      const error: WrongExpectedRevision = { _tag: 'WrongExpectedRevision', streamName: name, expected, actual };
+      return E.left(error);
+    }
+    if (events.length === 0) {
+      return E.right<WrongExpectedRevision, AppendResult>({
+        nextExpectedRevision: actual === 'no_stream' ? -1 : actual,
+        position: all.length - 1,
+      });
+    }
+    const stream = streams.get(name) ?? [];
+    for (const event of events) {
+      const recorded: RecordedEvent = {
+        // Deep copy so later mutation by the caller cannot rewrite history.
+        type: event.type,
+        data: structuredClone(event.data),
+        metadata: structuredClone(event.metadata),
+        streamName: name,
+        revision: stream.length,
+        position: all.length,
+      };
+      stream.push(recorded);
+      all.push(recorded);
+    }
+    streams.set(name, stream);
+    feed.notify();
+    return E.right<WrongExpectedRevision, AppendResult>({
+      nextExpectedRevision: stream.length - 1,
+      position: all.length - 1,
+    });
+  };
+
+  async function* readStream(name: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    const stream = streams.get(name) ?? [];
+    const from = options.fromRevision ?? 0;
+    const until = options.maxCount === undefined ? stream.length : Math.min(stream.length, from + options.maxCount);
+    for (let i = from; i < until; i++) yield stream[i] as RecordedEvent;
+  }
+
+  async function* readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    const from = options.after === undefined ? 0 : options.after + 1;
+    const limit = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let yielded = 0;
+    for (let i = from; i < all.length && yielded < limit; i++, yielded++) yield all[i] as RecordedEvent;
+  }
+
+  return {
+    kind: 'memory',
+    readStream,
+    appendToStream,
+    readAll,
+    subscribeToAll: (handler, options = {}) => feed.subscribe(readAll, handler, options),
+    close: async () => feed.closeAll(),
+  };
+};

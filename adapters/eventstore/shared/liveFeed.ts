@@ -1,0 +1,95 @@
+import type {
+  ReadAllOptions,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../../../application/ports/eventStore.js';
+
+type Waiter = () => void;
+
+/**
+ * Catch-up subscriptions for stores that can tell "something was appended"
+ * (in this process, or by polling): each subscriber pages through `readAll`
+ * from its own checkpoint, then sleeps until the next notification. Delivery
+ * is therefore always in global order, never duplicated, never skipped,
+ * whatever the interleaving of appends and handler calls.
+ */
+export const makeLiveFeed = (pollIntervalMs?: number) => {
+  const waiters = new Set<Waiter>();
+  const stops = new Set<() => Promise<void>>();
+
+  const notify = () => {
+    for (const wake of [...waiters]) wake();
+  };
+
+  const subscribe = (
+    readAll: (options: ReadAllOptions) => AsyncIterable<RecordedEvent>,
+    handler: (event: RecordedEvent) => Promise<void> | void,
+    options: SubscribeOptions,
+  ): Subscription => {
+    let checkpoint = options.after;
+    let stopped = false;
+    let wakeCurrent: Waiter | undefined;
+    let resolveCaughtUp!: () => void;
+    const caughtUp = new Promise<void>((resolve) => (resolveCaughtUp = resolve));
+
+    const sleep = () =>
+      new Promise<void>((resolve) => {
+        const timer = pollIntervalMs === undefined ? undefined : setTimeout(done, pollIntervalMs);
+        function done() {
+          if (timer !== undefined) clearTimeout(timer);
+          waiters.delete(done);
+          wakeCurrent = undefined;
+          resolve();
+        }
+        wakeCurrent = done;
+        waiters.add(done);
+      });
+
+    const loop = async () => {
+      let first = true;
+      while (!stopped) {
+        let pending = false;
+        // Register before reading so an append during the read is not missed.
+        const slept = sleep();
+        for await (const event of readAll(checkpoint === undefined ? { maxCount: 1000 } : { after: checkpoint, maxCount: 1000 })) {
+          if (stopped) break;
+          await handler(event);
+          checkpoint = event.position;
+          pending = true;
+        }
+        if (stopped) break;
+        if (pending) {
+          wakeCurrent?.();
+          continue; // a full page may mean more is waiting
+        }
+        if (first) {
+          first = false;
+          resolveCaughtUp();
+        }
+        await slept;
+      }
+      resolveCaughtUp();
+    };
+
+    const running = loop().catch((error: unknown) => {
+      stopped = true;
+      resolveCaughtUp();
+      options.onError?.(error);
+    });
+    const stop = async () => {
+      stopped = true;
+      wakeCurrent?.();
+      await running;
+      stops.delete(stop);
+    };
+    stops.add(stop);
+    return { caughtUp, stop };
+  };
+
+  const closeAll = async () => {
+    await Promise.all([...stops].map((stop) => stop()));
+  };
+
+  return { notify, subscribe, closeAll };
+};
