@@ -1,0 +1,64 @@
+import type { Instant } from '../shared/decider.js';
+import type { Purpose, Usage } from './events.js';
+
+/**
+ * Commands carry raw numbers for amounts: `decide` is where an amount is
+ * judged, so a zero, negative, fractional or unsafe value is refused there and
+ * the reason is the same whichever adapter sent it. Time (`at`) and ids are
+ * chosen outside the domain and arrive as data.
+ */
+export type CreditAccountCommand =
+  | { readonly type: 'OpenAccount'; readonly accountId: string; readonly at: Instant }
+  | {
+      readonly type: 'GrantCredits';
+      readonly accountId: string;
+      readonly grantId: string;
+      readonly amount: number;
+      readonly at: Instant;
+      readonly expiresAt?: Instant;
+      readonly reason?: string;
+      readonly by?: string;
+    }
+  | {
+      readonly type: 'DeductCredits';
+      readonly deductionId: string;
+      readonly amount: number;
+      readonly service: string;
+      readonly at: Instant;
+      readonly reason?: string;
+      readonly sessionId?: string;
+      readonly by?: string;
+    }
+  | {
+      readonly type: 'RefundDeduction';
+      readonly refundId: string;
+      readonly deductionId: string;
+      readonly amount: number;
+      readonly at: Instant;
+      readonly reason?: string;
+      readonly by?: string;
+    }
+  | {
+      readonly type: 'ReserveCredits';
+      readonly reservationId: string;
+      readonly amount: number;
+      readonly at: Instant;
+      readonly expiresAt: Instant;
+      readonly purpose: Purpose;
+    }
+  | {
+      readonly type: 'SettleReservation';
+      readonly reservationId: string;
+      /** What the usage cost; may be 0 (nothing produced), never above the hold. */
+      readonly charge: number;
+      readonly usage: Usage;
+      readonly priceSheetVersion: string;
+      readonly at: Instant;
+    }
+  | { readonly type: 'ReleaseReservation'; readonly reservationId: string; readonly reason: string; readonly at: Instant }
+  /** Expires one hold whose expiry instant has passed. */
+  | { readonly type: 'ExpireReservation'; readonly reservationId: string; readonly at: Instant }
+  /** The sweeper: expires every open hold and every grant whose instant has passed. */
+  | { readonly type: 'SweepExpired'; readonly at: Instant };
+
+export type CreditAccountCommandType = CreditAccountCommand['type'];

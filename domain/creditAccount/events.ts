@@ -1,0 +1,112 @@
+import * as t from 'io-ts';
+
+/**
+ * Events of the CreditAccount stream (`account-<accountId>`). Amounts are
+ * integers of the smallest credit unit; instants are ms since the epoch.
+ * The codecs decode what a store hands back, so a malformed or foreign event
+ * is an error instead of a silently wrong balance.
+ */
+
+const SafeInt = t.refinement(t.number, Number.isSafeInteger, 'SafeInteger');
+const Amount = t.refinement(SafeInt, (n) => n > 0, 'PositiveAmount');
+const NonNegative = t.refinement(SafeInt, (n) => n >= 0, 'NonNegativeAmount');
+
+/** What produced a charge, so an auditor can recompute it from the price sheet. */
+export const Usage = t.exact(
+  t.partial({
+    provider: t.string,
+    model: t.string,
+    inputTokens: NonNegative,
+    outputTokens: NonNegative,
+    videoSeconds: NonNegative,
+    resolution: t.string,
+  }),
+);
+export type Usage = t.TypeOf<typeof Usage>;
+
+/** Why a hold was taken: shown in history, used for analytics. */
+export const Purpose = t.exact(
+  t.intersection([
+    t.type({ service: t.string }),
+    t.partial({ provider: t.string, model: t.string, requestId: t.string }),
+  ]),
+);
+export type Purpose = t.TypeOf<typeof Purpose>;
+
+const event = <T extends string, D extends t.Mixed>(type: T, data: D) =>
+  t.type({ type: t.literal(type), data }, type);
+
+export const AccountOpened = event('AccountOpened', t.type({ accountId: t.string, at: SafeInt }));
+export const CreditsGranted = event(
+  'CreditsGranted',
+  t.intersection([
+    t.type({ grantId: t.string, amount: Amount, at: SafeInt }),
+    t.partial({ expiresAt: SafeInt, reason: t.string, by: t.string }),
+  ]),
+);
+export const GrantExpired = event('GrantExpired', t.type({ grantId: t.string, amount: Amount, at: SafeInt }));
+export const CreditsDeducted = event(
+  'CreditsDeducted',
+  t.intersection([
+    t.type({ deductionId: t.string, amount: Amount, service: t.string, at: SafeInt }),
+    t.partial({ reason: t.string, sessionId: t.string, by: t.string }),
+  ]),
+);
+export const DeductionRefunded = event(
+  'DeductionRefunded',
+  t.intersection([
+    t.type({ refundId: t.string, deductionId: t.string, amount: Amount, at: SafeInt }),
+    t.partial({ reason: t.string, by: t.string }),
+  ]),
+);
+export const CreditsReserved = event(
+  'CreditsReserved',
+  t.type({ reservationId: t.string, amount: Amount, expiresAt: SafeInt, at: SafeInt, purpose: Purpose }),
+);
+export const ReservationSettled = event(
+  'ReservationSettled',
+  t.type({
+    reservationId: t.string,
+    charged: NonNegative,
+    released: NonNegative,
+    usage: Usage,
+    priceSheetVersion: t.string,
+    at: SafeInt,
+  }),
+);
+export const ReservationReleased = event(
+  'ReservationReleased',
+  t.type({ reservationId: t.string, amount: Amount, reason: t.string, at: SafeInt }),
+);
+export const ReservationExpired = event(
+  'ReservationExpired',
+  t.type({ reservationId: t.string, amount: Amount, at: SafeInt }),
+);
+
+export const CreditAccountEvent = t.union([
+  AccountOpened,
+  CreditsGranted,
+  GrantExpired,
+  CreditsDeducted,
+  DeductionRefunded,
+  CreditsReserved,
+  ReservationSettled,
+  ReservationReleased,
+  ReservationExpired,
+]);
+export type CreditAccountEvent = t.TypeOf<typeof CreditAccountEvent>;
+export type CreditAccountEventType = CreditAccountEvent['type'];
+
+type Of<T extends CreditAccountEventType> = Extract<CreditAccountEvent, { type: T }>;
+export type AccountOpened = Of<'AccountOpened'>;
+export type CreditsGranted = Of<'CreditsGranted'>;
+export type GrantExpired = Of<'GrantExpired'>;
+export type CreditsDeducted = Of<'CreditsDeducted'>;
+export type DeductionRefunded = Of<'DeductionRefunded'>;
+export type CreditsReserved = Of<'CreditsReserved'>;
+export type ReservationSettled = Of<'ReservationSettled'>;
+export type ReservationReleased = Of<'ReservationReleased'>;
+export type ReservationExpired = Of<'ReservationExpired'>;
+
+export const accountStream = (accountId: string) => `account-${accountId}`;
+export const ACCOUNT_STREAM_PREFIX = 'account-';
