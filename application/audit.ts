@@ -3,7 +3,7 @@ import { ACCOUNT_STREAM_PREFIX } from '../domain/creditAccount/index.js';
 import type { CreditAccountEvent } from '../domain/creditAccount/index.js';
 import { decodeAccountEvent } from './credits/ledger.js';
 import type { ChainBreak } from './integrity.js';
-import { verifyLink } from './integrity.js';
+import { recomputeHash, verifyLink } from './integrity.js';
 import type { EventStore } from './ports/eventStore.js';
 
 /**
@@ -18,7 +18,8 @@ import type { EventStore } from './ports/eventStore.js';
  * granted - deducted - charged + refunded - expired = balance.
  *
  * The digest is SHA-256 over the sorted (stream, last revision, last hash)
- * heads. Each head hash commits to its whole stream, so the digest changes if
+ * heads, using hashes recomputed from content (never the stored ones). Each
+ * head hash commits to its whole stream, so the digest changes if
  * any event anywhere changes, and it does not depend on how a store
  * interleaves streams in its global order.
  */
@@ -117,9 +118,10 @@ export const auditLedger = async (
   for await (const recorded of store.readAll()) {
     events++;
     if (options.onProgress !== undefined && events % 10_000 === 0) options.onProgress(events);
-    const brk = verifyLink(recorded, heads.get(recorded.streamName));
+    const recomputed = recomputeHash(recorded);
+    const brk = verifyLink(recorded, heads.get(recorded.streamName), recomputed);
     if (brk !== undefined) report(brk);
-    heads.set(recorded.streamName, { revision: recorded.revision, hash: recorded.metadata.hash });
+    heads.set(recorded.streamName, { revision: recorded.revision, hash: recomputed });
     if (!recorded.streamName.startsWith(ACCOUNT_STREAM_PREFIX)) continue;
     const event = decodeAccountEvent(recorded);
     if (event === undefined) {

@@ -77,14 +77,9 @@ export type ChainBreak = {
   readonly reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'revision_gap';
 };
 
-/** Checks one recorded event against the previous one of its stream (undefined for the first). */
-export const verifyLink = (event: RecordedEvent, previous: { revision: number; hash: string } | undefined): ChainBreak | undefined => {
-  const expectedRevision = previous === undefined ? 0 : previous.revision + 1;
-  const brk = (reason: ChainBreak['reason']): ChainBreak => ({ _tag: 'ChainBreak', streamName: event.streamName, revision: event.revision, reason });
-  if (event.revision !== expectedRevision) return brk('revision_gap');
-  const expectedPrev = previous === undefined ? '' : previous.hash;
-  if (event.metadata.prevHash !== expectedPrev) return brk('prev_hash_mismatch');
-  const recomputed = eventHash({
+/** The hash an event should carry, recomputed from its content. */
+export const recomputeHash = (event: RecordedEvent): string =>
+  eventHash({
     streamName: event.streamName,
     revision: event.revision,
     type: event.type,
@@ -93,5 +88,21 @@ export const verifyLink = (event: RecordedEvent, previous: { revision: number; h
     correlationId: event.metadata.correlationId,
     prevHash: event.metadata.prevHash,
   });
+
+/**
+ * Checks one recorded event against the previous one of its stream (undefined
+ * for the first). `previous.hash` should be the previous event's recomputed
+ * hash, so a chain is only as good as its content, not its stored hashes.
+ */
+export const verifyLink = (
+  event: RecordedEvent,
+  previous: { revision: number; hash: string } | undefined,
+  recomputed: string = recomputeHash(event),
+): ChainBreak | undefined => {
+  const expectedRevision = previous === undefined ? 0 : previous.revision + 1;
+  const brk = (reason: ChainBreak['reason']): ChainBreak => ({ _tag: 'ChainBreak', streamName: event.streamName, revision: event.revision, reason });
+  if (event.revision !== expectedRevision) return brk('revision_gap');
+  const expectedPrev = previous === undefined ? '' : previous.hash;
+  if (event.metadata.prevHash !== expectedPrev) return brk('prev_hash_mismatch');
   return recomputed === event.metadata.hash ? undefined : brk('hash_mismatch');
 };

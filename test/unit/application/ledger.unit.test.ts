@@ -1,0 +1,105 @@
+import { describe, expect, it } from '@jest/globals';
+import * as E from 'fp-ts/Either';
+import { makeLedger } from '../../../application/credits/ledger.js';
+import { balanceAt, history } from '../../../application/credits/queries.js';
+import type { EventStore } from '../../../application/ports/eventStore.js';
+import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
+import { makeTestClock, makeTestIds } from './testClock.js';
+
+const setup = (store: EventStore = makeMemoryEventStore()) => {
+  const clock = makeTestClock();
+  const ledger = makeLedger({ store, clock, ids: makeTestIds() });
+  return { store, clock, ledger };
+};
+
+const right = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(`expected Right, got ${JSON.stringify(e.left)}`);
+  return e.right;
+};
+
+describe('ledger use cases', () => {
+  it('answers a repeated command with the first outcome and records nothing', async () => {
+    const { ledger, store } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    const first = right(await ledger.deduct({ accountId: 'a', deductionId: 'd', amount: 30, service: 'sora2' }));
+    right(await ledger.deduct({ accountId: 'a', deductionId: 'd2', amount: 70, service: 'sora2' }));
+    const again = right(await ledger.deduct({ accountId: 'a', deductionId: 'd', amount: 30, service: 'sora2' }));
+    expect(first).toMatchObject({ amount: 30, duplicate: false, balance: 70 });
+    expect(again).toMatchObject({ amount: 30, duplicate: true, balance: 0 });
+    const page = await history(store, 'a');
+    expect(page.items.filter((e) => e.type === 'CreditsDeducted')).toHaveLength(2);
+  });
+
+  it('reserve then settle charges the actual amount and releases the rest', async () => {
+    const { ledger } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    const hold = right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'llm', model: 'gpt-4o' } }));
+    expect(hold).toMatchObject({ amount: 60, available: 40, held: 60 });
+    const settled = right(await ledger.settle({ accountId: 'a', reservationId: 'r', charge: 25, usage: { outputTokens: 5 }, priceSheetVersion: 'v1' }));
+    expect(settled).toMatchObject({ charged: 25, released: 35, balance: 75, available: 75 });
+    const repeat = right(await ledger.settle({ accountId: 'a', reservationId: 'r', charge: 25, usage: { outputTokens: 5 }, priceSheetVersion: 'v1' }));
+    expect(repeat).toMatchObject({ charged: 25, released: 35, duplicate: true });
+  });
+
+  it('the sweeper expires holds whose time has passed', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'llm' } }));
+    expect(right(await ledger.sweep('a')).expired).toHaveLength(0);
+    clock.advance(1000);
+    const swept = right(await ledger.sweep('a'));
+    expect(swept.expired.map((e) => e.type)).toEqual(['ReservationExpired']);
+    expect(swept).toMatchObject({ available: 100, held: 0 });
+  });
+
+  it('gives the balance at a past instant', async () => {
+    const { ledger, store, clock } = setup();
+    const t0 = clock.now();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g1', amount: 100 }));
+    clock.advance(10_000);
+    right(await ledger.deduct({ accountId: 'a', deductionId: 'd', amount: 40, service: 'x' }));
+    expect(await balanceAt(store, 'a', t0 + 5_000)).toMatchObject({ balance: 100 });
+    expect(await balanceAt(store, 'a', t0 + 10_000)).toMatchObject({ balance: 60 });
+    expect(await balanceAt(store, 'a', t0 - 1)).toMatchObject({ exists: false, balance: 0 });
+  });
+
+  it('check reports whether an amount can be held now', async () => {
+    const { ledger } = setup();
+    expect(await ledger.check('nobody', 1)).toMatchObject({ canSpend: false, available: 0 });
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 10 }));
+    expect(await ledger.check('a', 10)).toMatchObject({ canSpend: true });
+    expect(await ledger.check('a', 11)).toMatchObject({ canSpend: false, available: 10 });
+    expect(await ledger.check('a', 1.5)).toMatchObject({ canSpend: false });
+  });
+});
+
+describe('command handler concurrency', () => {
+  it('two processes (two handlers, one store) never overspend one account', async () => {
+    const store = makeMemoryEventStore();
+    const a = setup(store).ledger;
+    const b = setup(store).ledger;
+    right(await a.grant({ accountId: 'hot', grantId: 'g', amount: 1000 }));
+    // Both "processes" have cached the account before the race starts.
+    await a.balance('hot');
+    await b.balance('hot');
+    const attempts = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).deduct({ accountId: 'hot', deductionId: `d${i}`, amount: 30, service: 'x' }));
+    const results = await Promise.all(attempts);
+    const ok = results.filter(E.isRight).length;
+    expect(ok).toBe(33); // floor(1000 / 30)
+    expect(results.filter(E.isLeft).every((r) => E.isLeft(r) && r.left._tag === 'InsufficientCredits')).toBe(true);
+    expect(await a.balance('hot')).toMatchObject({ balance: 10 });
+    expect(await b.balance('hot')).toMatchObject({ balance: 10 });
+  });
+
+  it('a stale cache in one process is caught up after a conflict, not overwritten', async () => {
+    const store = makeMemoryEventStore();
+    const a = setup(store).ledger;
+    const b = setup(store).ledger;
+    right(await a.grant({ accountId: 'x', grantId: 'g', amount: 100 }));
+    right(await b.deduct({ accountId: 'x', deductionId: 'd1', amount: 10, service: 's' }));
+    // a's cache still says revision 1 / balance 100: its next command must conflict, catch up and decide again.
+    right(await a.deduct({ accountId: 'x', deductionId: 'd2', amount: 90, service: 's' }));
+    const over = await a.deduct({ accountId: 'x', deductionId: 'd3', amount: 1, service: 's' });
+    expect(E.isLeft(over) && over.left).toMatchObject({ _tag: 'InsufficientCredits', available: 0 });
+  });
+});
