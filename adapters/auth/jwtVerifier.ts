@@ -1,0 +1,142 @@
+import * as E from 'fp-ts/Either';
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import type { AuthError, Principal, TokenVerifier } from '../../application/ports/tokenVerifier.js';
+
+type CommonConfig = {
+  /** Required `iss` (one or several accepted values); unchecked when absent. */
+  readonly issuer?: string | readonly string[];
+  /** Required `aud` (any one of these); unchecked when absent. */
+  readonly audience?: string | readonly string[];
+  /** Slack for exp/nbf between our clock and the issuer's, in seconds. Default 5. */
+  readonly clockToleranceS?: number;
+  /** Refuse tokens without `exp` (default true): a token that never expires cannot be contained. */
+  readonly requireExp?: boolean;
+  /** Longer tokens are refused before any parsing. Default 8 KiB. */
+  readonly maxTokenLength?: number;
+  /** The clock (ms since epoch); tests inject one. */
+  readonly now?: () => number;
+};
+
+export type JwtVerifierConfig =
+  | (CommonConfig & {
+      readonly mode: 'hs256';
+      /** JWT_SECRET; at least 32 bytes (RFC 7518 3.2: a key as long as the hash). */
+      readonly secret: string;
+    })
+  | (CommonConfig & {
+      readonly mode: 'jwks';
+      /** JWT_JWKS_URL. */
+      readonly jwksUrl: string;
+      /** Subset of RS256/ES256 to accept; default both. */
+      readonly algorithms?: readonly ('RS256' | 'ES256')[];
+      /** Timeout of one JWKS fetch (ms). Default 5000. */
+      readonly jwksTimeoutMs?: number;
+      /** Minimum time between refetches for an unknown `kid` (ms). Default 30 000. */
+      readonly jwksCooldownMs?: number;
+      /** How long a fetched key set is trusted before it is fetched again (ms). Default 10 min. */
+      readonly jwksCacheMaxAgeMs?: number;
+    });
+
+const subMaxLength = 256;
+
+const invalid = (reason: string): AuthError => ({ _tag: 'TokenInvalid', reason });
+
+/**
+ * fetch() reports network failures as `TypeError: fetch failed`. Matched by
+ * name, not instanceof, because the error may come from another realm (undici
+ * inside Node, test sandboxes).
+ */
+const isFetchFailure = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { name?: unknown }).name === 'TypeError' &&
+  /fetch/i.test(String((error as { message?: unknown }).message));
+
+/** Maps jose's errors to ours. Unknown errors are bugs and are rethrown by the caller. */
+const toAuthError = (error: unknown, mode: JwtVerifierConfig['mode']): AuthError | undefined => {
+  if (error instanceof errors.JWTExpired) {
+    const exp = error.payload['exp'];
+    return typeof exp === 'number' ? { _tag: 'TokenExpired', expiredAt: exp * 1000 } : { _tag: 'TokenExpired' };
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return invalid(`missing claim "${error.claim}"`);
+    if (error.claim === 'nbf') return invalid('token not yet valid (nbf)');
+    if (error.claim === 'iss') return invalid('unexpected issuer');
+    if (error.claim === 'aud') return invalid('unexpected audience');
+    return invalid(`claim "${error.claim}" rejected`);
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return invalid('algorithm not allowed');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('signature verification failed');
+  if (error instanceof errors.JWKSNoMatchingKey) return invalid('no signing key matches the token');
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return invalid('several signing keys match the token');
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return invalid('malformed token');
+  if (error instanceof errors.JOSENotSupported) return invalid('unsupported token algorithm or header');
+  if (mode === 'jwks' && (error instanceof errors.JOSEError || isFetchFailure(error))) {
+    // Timeouts, a non-200 answer or an unparsable key set (JWKSTimeout,
+    // JWKSInvalid, generic JOSEError), and network failures from fetch itself.
+    return { _tag: 'KeysUnavailable', reason: (error as Error).message };
+  }
+  return undefined;
+};
+
+const toPrincipal = (payload: JWTPayload): E.Either<AuthError, Principal> => {
+  const sub = payload.sub;
+  if (typeof sub !== 'string' || sub.trim().length === 0) return E.left(invalid('empty "sub" claim'));
+  if (sub.length > subMaxLength) return E.left(invalid('"sub" claim too long'));
+  const roles = payload['roles'];
+  // Roles are advisory (permissions live in the Permissions aggregate), so a
+  // roles claim of another shape is ignored rather than refusing the token.
+  const stringRoles = Array.isArray(roles) && roles.every((r) => typeof r === 'string') ? (roles as string[]) : undefined;
+  return E.right(stringRoles === undefined ? { userId: sub, claims: payload } : { userId: sub, roles: stringRoles, claims: payload });
+};
+
+const keyFor = (config: JwtVerifierConfig): Uint8Array | JWTVerifyGetKey => {
+  if (config.mode === 'hs256') {
+    const key = new TextEncoder().encode(config.secret);
+    if (key.length < 32) throw new RangeError('JWT secret must be at least 32 bytes');
+    return key;
+  }
+  return createRemoteJWKSet(new URL(config.jwksUrl), {
+    timeoutDuration: config.jwksTimeoutMs ?? 5000,
+    cooldownDuration: config.jwksCooldownMs ?? 30_000,
+    cacheMaxAge: config.jwksCacheMaxAgeMs ?? 600_000,
+  });
+};
+
+/**
+ * Verifies JWTs with jose. The algorithm allow-list is fixed by the mode, never
+ * read from the token: HS256 mode accepts only HS256, JWKS mode only RS256 and
+ * ES256. So `alg: none` is refused, and so is the classic confusion attack (an
+ * HS256 token "signed" with the RSA public key as an HMAC secret).
+ */
+export const makeJwtVerifier = (config: JwtVerifierConfig): TokenVerifier => {
+  const key = keyFor(config);
+  const algorithms = config.mode === 'hs256' ? ['HS256'] : [...(config.algorithms ?? ['RS256', 'ES256'])];
+  const maxTokenLength = config.maxTokenLength ?? 8192;
+  const base: JWTVerifyOptions = {
+    algorithms,
+    clockTolerance: config.clockToleranceS ?? 5,
+    requiredClaims: config.requireExp === false ? ['sub'] : ['sub', 'exp'],
+    ...(config.issuer === undefined ? {} : { issuer: typeof config.issuer === 'string' ? config.issuer : [...config.issuer] }),
+    ...(config.audience === undefined ? {} : { audience: typeof config.audience === 'string' ? config.audience : [...config.audience] }),
+  };
+
+  const verify = async (token: string | undefined): Promise<E.Either<AuthError, Principal>> => {
+    if (token === undefined || token.length === 0) return E.left({ _tag: 'TokenMissing' });
+    if (token.length > maxTokenLength) return E.left(invalid('token too long'));
+    const options = config.now === undefined ? base : { ...base, currentDate: new Date(config.now()) };
+    let payload: JWTPayload;
+    try {
+      ({ payload } =
+        typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
+    } catch (error) {
+      const mapped = toAuthError(error, config.mode);
+      if (mapped === undefined) throw error;
+      return E.left(mapped);
+    }
+    return toPrincipal(payload);
+  };
+
+  return { kind: config.mode, verify };
+};
