@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { Json, NewEvent, RecordedEvent } from './ports/eventStore.js';
 
 /**
@@ -8,18 +8,75 @@ import type { Json, NewEvent, RecordedEvent } from './ports/eventStore.js';
  * deletion or reordering inside a stream breaks every later link.
  * This is the one place hashes are computed.
  */
-export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number in event');
-    return JSON.stringify(value) ?? 'null';
+const slowCanonical = (value: unknown): string => {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('non-finite number in event');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          const item: unknown = value[i];
+          out += item === undefined ? 'null' : slowCanonical(item);
+        }
+        return `${out}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const item = record[key];
+        if (item === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:${slowCanonical(item)}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      return 'null';
   }
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const entries = Object.keys(value as Record<string, unknown>)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-  return `{${entries.join(',')}}`;
 };
+
+/**
+ * True when JSON.stringify already yields the canonical form: every object's
+ * keys are in sorted order, nothing is undefined, every number is finite.
+ * Events are written with sorted keys (see `sortKeys`), and order-preserving
+ * stores hand them back that way, so the common case is one walk plus one
+ * native JSON.stringify instead of building the string by hand.
+ */
+const isCanonicalShape = (value: unknown): boolean => {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object' || value === null) return typeof value !== 'undefined' && typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint';
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isCanonicalShape(item)) return false;
+    return true;
+  }
+  let previous: string | undefined;
+  for (const key in value) {
+    if (previous !== undefined && !(previous < key)) return false;
+    if (!isCanonicalShape((value as Record<string, unknown>)[key])) return false;
+    previous = key;
+  }
+  return true;
+};
+
+export const canonicalJson = (value: unknown): string => (isCanonicalShape(value) ? JSON.stringify(value) : slowCanonical(value));
+
+/** A deep copy with object keys in sorted order and undefined dropped: how events are written. */
+export const sortKeys = <T>(value: T): T => JSON.parse(slowCanonical(value)) as T;
+
+const sha256Hex: (data: string) => string =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? (data) => (nodeCrypto as unknown as { hash: (alg: string, data: string, enc: string) => string }).hash('sha256', data, 'hex')
+    : (data) => nodeCrypto.createHash('sha256').update(data).digest('hex');
 
 export type HashInput = {
   readonly streamName: string;
@@ -32,19 +89,18 @@ export type HashInput = {
 };
 
 export const eventHash = (input: HashInput): string =>
-  createHash('sha256')
-    .update(
-      canonicalJson({
-        stream: input.streamName,
-        revision: input.revision,
-        type: input.type,
-        data: input.data,
-        recordedAt: input.recordedAt,
-        correlationId: input.correlationId,
-        prevHash: input.prevHash,
-      }),
-    )
-    .digest('hex');
+  // Keys listed in sorted order, so the envelope itself needs no sorting.
+  sha256Hex(
+    canonicalJson({
+      ...(input.correlationId === undefined ? {} : { correlationId: input.correlationId }),
+      data: input.data,
+      prevHash: input.prevHash,
+      recordedAt: input.recordedAt,
+      revision: input.revision,
+      stream: input.streamName,
+      type: input.type,
+    }),
+  );
 
 /** Seals domain events into store events, continuing the chain after `prevHash` at `firstRevision`. */
 export const sealEvents = (
@@ -58,7 +114,7 @@ export const sealEvents = (
   const sealed: NewEvent[] = [];
   let previous = prevHash;
   events.forEach((event, i) => {
-    const data = event.data as { readonly [key: string]: Json };
+    const data = sortKeys(event.data) as { readonly [key: string]: Json };
     const hash = eventHash({ streamName, revision: firstRevision + i, type: event.type, data, recordedAt, correlationId, prevHash: previous });
     sealed.push({
       type: event.type,
