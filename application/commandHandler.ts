@@ -47,11 +47,23 @@ export type HandlerOptions = {
   readonly cacheSize?: number;
 };
 
+export type HandleOptions = {
+  readonly correlationId?: string;
+  /**
+   * Called once, right after `decide` first accepts the command and before its
+   * append starts: the moment a caller may begin work that only makes sense if
+   * the command will probably stand (the gateway opens the provider request
+   * here, so the store's round trip hides behind the provider's latency).
+   * The caller must still wait for the result: the append can lose a race.
+   */
+  readonly onDecided?: () => void;
+};
+
 export type CommandHandler<C, Ev, S, Err> = {
   readonly handle: (
     streamName: string,
     command: C | ((state: S) => C),
-    options?: { readonly correlationId?: string },
+    options?: HandleOptions,
   ) => Promise<E.Either<Err, HandleResult<Ev, S>>>;
   /** Current state, caught up with the store (one tail read). */
   readonly load: (streamName: string) => Promise<StreamView<S>>;
@@ -116,8 +128,10 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
   const attempt = async (
     name: string,
     command: C | ((state: S) => C),
-    correlationId: string | undefined,
+    options: HandleOptions,
   ): Promise<E.Either<Err, HandleResult<Ev, S>>> => {
+    const { correlationId } = options;
+    let decidedOnce = false;
     let view = cache.get(name) ?? (await catchUp(name));
     for (let attemptNo = 1; ; attemptNo++) {
       const cmd = typeof command === 'function' ? (command as (state: S) => C)(view.state) : command;
@@ -125,6 +139,10 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
       if (E.isLeft(decision)) return decision;
       const events = decision.right;
       if (events.length === 0) return E.right({ events, state: view.state, revision: view.revision });
+      if (!decidedOnce) {
+        decidedOnce = true;
+        options.onDecided?.();
+      }
       const first = view.revision === 'no_stream' ? 0 : view.revision + 1;
       const { sealed, lastHash } = sealEvents(name, first, view.lastHash, events, clock.now(), correlationId);
       const appended = await store.appendToStream(name, sealed, view.revision)();
@@ -144,7 +162,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
   };
 
   return {
-    handle: (name, command, options) => serialized(name, () => attempt(name, command, options?.correlationId)),
+    handle: (name, command, options = {}) => serialized(name, () => attempt(name, command, options)),
     load: (name) => serialized(name, () => catchUp(name)),
     forget: (name) => {
       cache.delete(name);

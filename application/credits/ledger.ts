@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/Either';
 import type { CreditAccountCommand, CreditAccountError, CreditAccountEvent, CreditAccountState, Purpose, Usage } from '../../domain/creditAccount/index.js';
 import { accountStream, available, CreditAccountEvent as EventCodec, creditAccountDecider } from '../../domain/creditAccount/index.js';
-import type { CommandHandler, HandlerOptions } from '../commandHandler.js';
+import type { CommandHandler, HandleOptions, HandlerOptions } from '../commandHandler.js';
 import { makeCommandHandler } from '../commandHandler.js';
 import type { Clock, Ids } from '../ports/clock.js';
 import type { EventStore, RecordedEvent } from '../ports/eventStore.js';
@@ -49,9 +49,9 @@ export const makeLedger = (deps: LedgerDeps) => {
     accountId: string,
     command: CreditAccountCommand,
     outcome: (state: Extract<CreditAccountState, { status: 'open' }>) => T,
-    correlationId?: string,
+    options: HandleOptions = {},
   ): Result<T> => {
-    const result = await handler.handle(accountStream(accountId), command, correlationId === undefined ? {} : { correlationId });
+    const result = await handler.handle(accountStream(accountId), command, options);
     if (E.isLeft(result)) return result;
     const { state, events } = result.right;
     if (state.status !== 'open') throw new Error(`account ${accountId} not open after ${command.type}`);
@@ -78,7 +78,7 @@ export const makeLedger = (deps: LedgerDeps) => {
       return run(accountId, { type: 'RefundDeduction', ...rest, at: now() }, () => ({ refundId: input.refundId, amount: input.amount }));
     },
 
-    reserve: (input: { accountId: string; reservationId: string; amount: number; ttlMs: number; purpose: Purpose }, correlationId?: string) => {
+    reserve: (input: { accountId: string; reservationId: string; amount: number; ttlMs: number; purpose: Purpose }, options?: HandleOptions) => {
       const at = now();
       return run(
         input.accountId,
@@ -87,11 +87,11 @@ export const makeLedger = (deps: LedgerDeps) => {
           const hold = state.reservations.get(input.reservationId);
           return { reservationId: input.reservationId, amount: hold?.amount ?? input.amount, expiresAt: hold?.expiresAt ?? at + input.ttlMs };
         },
-        correlationId,
+        options,
       );
     },
 
-    settle: (input: { accountId: string; reservationId: string; charge: number; usage: Usage; priceSheetVersion: string }, correlationId?: string) =>
+    settle: (input: { accountId: string; reservationId: string; charge: number; usage: Usage; priceSheetVersion: string }, options?: HandleOptions) =>
       run(
         input.accountId,
         { type: 'SettleReservation', reservationId: input.reservationId, charge: input.charge, usage: input.usage, priceSheetVersion: input.priceSheetVersion, at: now() },
@@ -100,15 +100,15 @@ export const makeLedger = (deps: LedgerDeps) => {
           const charged = hold?.charged ?? input.charge;
           return { reservationId: input.reservationId, charged, released: (hold?.amount ?? charged) - charged };
         },
-        correlationId,
+        options,
       ),
 
-    release: (input: { accountId: string; reservationId: string; reason: string }, correlationId?: string) =>
+    release: (input: { accountId: string; reservationId: string; reason: string }, options?: HandleOptions) =>
       run(
         input.accountId,
         { type: 'ReleaseReservation', reservationId: input.reservationId, reason: input.reason, at: now() },
         (state) => ({ reservationId: input.reservationId, released: state.reservations.get(input.reservationId)?.amount ?? 0 }),
-        correlationId,
+        options,
       ),
 
     /** Expires due holds and due grants of one account; returns what it expired. */
