@@ -1,0 +1,98 @@
+import type { Plugin } from '@hapi/hapi';
+import * as E from 'fp-ts/Either';
+import type { VideoProvider } from '../../../application/ports/videoProvider.js';
+import type { OAuthClient } from '../../../application/signin/oauthClient.js';
+import type { Secrets } from '../../../application/signin/secrets.js';
+import { cryptoSecrets } from '../../system/secrets.js';
+import type { SignIn } from '../../../application/signin/signIn.js';
+import { makeSignIn } from '../../../application/signin/signIn.js';
+import type { VideoPoller } from '../../../application/video/poller.js';
+import { makeVideoPoller } from '../../../application/video/poller.js';
+import type { VideoJobs } from '../../../application/video/videoJobs.js';
+import { makeVideoJobs } from '../../../application/video/videoJobs.js';
+import type { App } from '../../app.js';
+import { googleOAuthFromConfig, publicBaseUrl } from '../../auth/googleOAuth.js';
+import { videoProviderFromConfig } from '../../video/fromConfig.js';
+import { registerSora2SessionAuth } from './authScheme.js';
+import type { Sora2Deps } from './routes.js';
+import { sora2Routes } from './routes.js';
+
+/**
+ * The Sora 2 plugin: the `sora2-session` auth scheme, the sign-in and video
+ * routes under /api/sora2, and the background poller that settles jobs. The
+ * server that registers it renders problems (onPreResponse) for all plugins.
+ *
+ * Register with `{ plugin: sora2Plugin, options: { app } }`. The video provider
+ * is Sora 2 when OPENAI_API_KEY is set, the scripted one otherwise; sign-in is
+ * Google OIDC when GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are set, and the
+ * sign-in routes answer 503 otherwise.
+ */
+export type Sora2PluginOptions = {
+  readonly app: App;
+  /** Overrides (tests); default from the app's configuration. */
+  readonly video?: VideoProvider;
+  readonly oauth?: OAuthClient;
+  readonly secrets?: Secrets;
+  /** How often running jobs are polled in the background; 0 turns the poller off. Default 5000. */
+  readonly pollIntervalMs?: number;
+  /** How long a job's credit hold lasts. Default 2 h. */
+  readonly holdTtlMs?: number;
+};
+
+/** What the plugin exposes as `server.plugins.sora2` (tests, /stats). */
+export type Sora2Exposed = {
+  readonly signIn: SignIn | undefined;
+  readonly jobs: VideoJobs;
+  readonly poller: VideoPoller;
+  readonly video: VideoProvider;
+};
+
+export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readonly deps: Sora2Deps } => {
+  const { app } = options;
+  const video = options.video ?? videoProviderFromConfig(app.config);
+  const oauth = options.oauth ?? googleOAuthFromConfig(app.config, app.clock.now);
+  const signIn =
+    oauth === undefined
+      ? undefined
+      : makeSignIn({
+          store: app.store,
+          sessions: app.sessions,
+          oauth,
+          openAccount: async (userId) => {
+            const opened = await app.ledger.openAccount(userId);
+            if (E.isLeft(opened)) throw new Error(`opening account ${userId} failed: ${opened.left._tag}`);
+          },
+          clock: app.clock,
+          ids: app.ids,
+          logger: app.logger,
+          secrets: options.secrets ?? cryptoSecrets,
+        });
+  const jobs = makeVideoJobs({
+    store: app.store,
+    ledger: app.ledger,
+    access: app.access,
+    provider: video,
+    prices: () => app.llm.prices.current(),
+    clock: app.clock,
+    ids: app.ids,
+    logger: app.logger,
+    ...(options.holdTtlMs === undefined ? {} : { holdTtlMs: options.holdTtlMs }),
+  });
+  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000 });
+  return { signIn, jobs, poller, video, deps: { signIn, jobs, limiter: app.limiter, publicUrl: publicBaseUrl(app.config) } };
+};
+
+export const sora2Plugin: Plugin<Sora2PluginOptions> = {
+  name: 'sora2',
+  register: (server, options) => {
+    const built = buildSora2(options);
+    registerSora2SessionAuth(server, () => built.signIn);
+    server.route(sora2Routes(() => built.deps).map((definition) => definition.route));
+    const exposed: Sora2Exposed = { signIn: built.signIn, jobs: built.jobs, poller: built.poller, video: built.video };
+    server.expose(exposed);
+    if (options.pollIntervalMs !== 0) {
+      server.ext('onPreStart', () => built.poller.start());
+      server.ext('onPostStop', () => built.poller.stop());
+    }
+  },
+};

@@ -1,0 +1,268 @@
+import { Readable } from 'node:stream';
+import type { Request } from '@hapi/hapi';
+import * as E from 'fp-ts/Either';
+import * as t from 'io-ts';
+import type { RateLimiter } from '../../../application/ports/rateLimiter.js';
+import type { SignIn } from '../../../application/signin/signIn.js';
+import type { JobView, VideoJobs } from '../../../application/video/videoJobs.js';
+import { extractToken } from '../../auth/jwtRequest.js';
+import type { ParameterSpec, ResponseSpec, RouteSpec } from '../openapi.js';
+import { commonProblems, problemResponse } from '../openapi.js';
+import { consumeRestRequest } from '../rateLimit.js';
+import type { RouteDefinition } from '../route.js';
+import { defineRoute } from '../route.js';
+import { sessionOf } from './authScheme.js';
+import { callbackPage } from './callbackPage.js';
+import { CodeQuery, GenerateBody, JobParams, jobSchema, sessionResponseSchema, startResponseSchema } from './codecs.js';
+import { signInErrorToProblem, signInNotConfigured, videoErrorToProblem } from './sora2Problems.js';
+
+/**
+ * The Sora 2 routes, each defined once (hapi route + OpenAPI spec). The flow a
+ * Custom GPT follows: start -> the user opens signInUrl (Google) -> session ->
+ * generate -> poll the job -> download the content.
+ */
+export type Sora2Deps = {
+  /** Undefined when Google sign-in is not configured (the sign-in routes answer 503). */
+  readonly signIn: SignIn | undefined;
+  readonly jobs: VideoJobs;
+  readonly limiter: RateLimiter;
+  /** Origin the browser and the GPT reach this server at (PUBLIC_URL). */
+  readonly publicUrl: string;
+};
+
+const tags = ['sora2'];
+const noStore = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+const signInOf = (deps: Sora2Deps): SignIn => {
+  if (deps.signIn === undefined) throw signInNotConfigured();
+  return deps.signIn;
+};
+
+/** Unauthenticated routes are limited per client address, in the same buckets as users. */
+const clientKey = (request: Request): string => `ip:${request.info.remoteAddress}`;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+const jobBody = (view: JobView, publicUrl: string) => ({
+  jobId: view.jobId,
+  status: view.status,
+  progress: view.progress,
+  model: view.model,
+  seconds: view.seconds,
+  resolution: view.size,
+  heldCredits: view.heldCredits,
+  ...(view.chargedCredits === undefined ? {} : { chargedCredits: view.chargedCredits }),
+  createdAt: iso(view.createdAt),
+  ...(view.endedAt === undefined ? {} : { endedAt: iso(view.endedAt) }),
+  ...(view.error === undefined ? {} : { error: view.error }),
+  ...(view.status === 'completed' ? { contentUrl: `${publicUrl}/api/sora2/jobs/${view.jobId}/content` } : {}),
+});
+
+const json = (description: string, schema: RouteSpec['responses'][string]['schema']): ResponseSpec => ({ description, ...(schema === undefined ? {} : { schema }) });
+const rateLimitedAndDown = { '429': problemResponse('Too many requests; see Retry-After.'), '503': problemResponse('Sign-in or the session store is unavailable.') };
+
+/** Google adds its own parameters (scope, authuser, prompt, iss...) to the callback, so unknown ones are ignored here. */
+const CallbackQuery = t.partial({ code: t.string, state: t.string, error: t.string });
+const callbackParameters: readonly ParameterSpec[] = [
+  { name: 'code', in: 'query', required: false, description: 'Authorization code from the identity provider.', schema: { type: 'string' } },
+  { name: 'state', in: 'query', required: true, description: 'The state sent with the sign-in request.', schema: { type: 'string' } },
+  { name: 'error', in: 'query', required: false, description: 'Set by the identity provider when sign-in failed.', schema: { type: 'string' } },
+];
+
+const signInRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
+  defineRoute({
+    method: 'POST',
+    path: '/api/sora2/auth/start',
+    operationId: 'sora2StartSignIn',
+    summary: 'Start Sora 2 sign-in',
+    description: 'Creates a single-use verification code (15 min) and a Google sign-in link for it. Show signInUrl to the user, keep the code, then call getSora2Session with it once the user has signed in.',
+    tags,
+    security: [],
+    responses: { '201': json('Code and sign-in link.', startResponseSchema), ...rateLimitedAndDown },
+    handler: async ({ request, h }) => {
+      const flow = signInOf(deps());
+      await consumeRestRequest(deps().limiter, clientKey(request));
+      const started = await flow.start();
+      const signInUrl = `${deps().publicUrl}/api/sora2/auth/google?code=${encodeURIComponent(started.code)}`;
+      const instructions = 'Ask the user to open signInUrl and sign in with Google, then exchange the code at /api/sora2/auth/session.';
+      return h.response({ code: started.code, signInUrl, expiresAt: iso(started.expiresAt), instructions }).code(201).header('Cache-Control', 'no-store');
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/auth/google',
+    operationId: 'sora2GoogleRedirect',
+    summary: 'Redirect to Google sign-in',
+    description: 'Opened by the user in a browser: redirects to Google with a state bound to the verification code, PKCE (S256) and a nonce.',
+    tags,
+    security: [],
+    query: CodeQuery,
+    responses: { '302': { description: 'Redirect to the identity provider.' }, '404': problemResponse('Unknown or expired code.'), '409': problemResponse('Code already used.'), ...rateLimitedAndDown },
+    handler: async ({ query, request, h }) => {
+      const flow = signInOf(deps());
+      await consumeRestRequest(deps().limiter, clientKey(request));
+      const begun = await flow.beginAuthorization(query.code);
+      if (E.isLeft(begun)) throw signInErrorToProblem(begun.left);
+      return h.redirect(begun.right.url).header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer');
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/auth/callback',
+    operationId: 'sora2SignInCallback',
+    summary: 'Google sign-in callback',
+    description: 'Where Google sends the browser back. Verifies the sign-in, links the Google account to a credit account and tells the user to return to the GPT.',
+    tags,
+    security: [],
+    headers: callbackParameters,
+    responses: {
+      '200': { description: 'Signed in; a page telling the user to return to the GPT.', contentType: 'text/html', schema: { type: 'string' } },
+      '400': problemResponse('Unknown, expired or reused state.'),
+      '401': problemResponse('The ID token or the code did not verify.'),
+      ...rateLimitedAndDown,
+    },
+    handler: async ({ request, h }) => {
+      const flow = signInOf(deps());
+      await consumeRestRequest(deps().limiter, clientKey(request));
+      const query = CallbackQuery.is(request.query) ? request.query : {};
+      const result = await flow.completeAuthorization({
+        state: typeof query.state === 'string' ? query.state : '',
+        ...(typeof query.code === 'string' ? { code: query.code } : {}),
+        ...(typeof query.error === 'string' ? { error: query.error } : {}),
+      });
+      if (E.isLeft(result)) throw signInErrorToProblem(result.left);
+      const accept = String(request.headers['accept'] ?? '');
+      const wantsJson = accept.includes('application/json') && !accept.includes('text/html');
+      const message = 'Signed in. Return to the GPT and tell it you are done; it will finish setting up your session.';
+      const response = wantsJson ? h.response({ signedIn: true, message }) : h.response(callbackPage(message)).type('text/html; charset=utf-8');
+      return response.header('Cache-Control', 'no-store');
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/auth/session',
+    operationId: 'getSora2Session',
+    summary: 'Exchange the verification code for a session token',
+    description: 'After the user signed in, exchanges the verification code (once) for a session token valid 24 hours. 409 code-not-authorized means the user has not finished signing in yet.',
+    tags,
+    security: [],
+    query: CodeQuery,
+    responses: {
+      '200': json('The session token.', sessionResponseSchema),
+      '404': problemResponse('Unknown or expired code.'),
+      '409': problemResponse('Code already used, or sign-in not finished yet.'),
+      '410': problemResponse('Code expired.'),
+      ...rateLimitedAndDown,
+    },
+    handler: async ({ query, request, h }) => {
+      const flow = signInOf(deps());
+      await consumeRestRequest(deps().limiter, clientKey(request));
+      const exchanged = await flow.exchange(query.code);
+      if (E.isLeft(exchanged)) throw signInErrorToProblem(exchanged.left);
+      const { sessionToken, expiresAt } = exchanged.right;
+      const response = h.response({ sessionToken, expiresAt: iso(expiresAt), tokenType: 'Bearer' });
+      for (const [name, value] of Object.entries(noStore)) response.header(name, value);
+      return response;
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/sora2/auth/revoke',
+    operationId: 'revokeSora2Session',
+    summary: 'Sign out',
+    description: 'Revokes the session token sent in the Authorization header; it stops working at once.',
+    tags,
+    security: ['sora2Session'],
+    responses: { '200': json('Revoked.', { type: 'object', properties: { revoked: { const: true } }, required: ['revoked'] }), '401': commonProblems()['401'] as ResponseSpec },
+    handler: async ({ request }) => {
+      const revoked = await signInOf(deps()).revoke(extractToken(request.headers, undefined));
+      if (E.isLeft(revoked)) throw signInErrorToProblem(revoked.left);
+      return { revoked: true };
+    },
+  }),
+];
+
+const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
+  defineRoute({
+    method: 'POST',
+    path: '/api/sora2/generate',
+    operationId: 'generateSora2Video',
+    summary: 'Generate a video',
+    description: 'Prices the video from the price sheet (per second and resolution), holds the credits, and starts the job. Poll getSora2Job until it is completed; the hold is charged then, or released if it fails.',
+    tags,
+    security: ['sora2Session'],
+    payload: GenerateBody,
+    payloadDescription: 'What to generate.',
+    payloadExample: { prompt: 'A beautiful sunset over the ocean', duration: 8, resolution: '1280x720' },
+    maxBytes: 16_384,
+    responses: {
+      '202': json('The job was created; credits are on hold.', jobSchema),
+      ...commonProblems(),
+      '400': problemResponse('Invalid body, or a duration/resolution Sora 2 does not offer (see `allowed`).'),
+      '402': problemResponse('Not enough credits; nothing was charged.'),
+      '403': problemResponse('The account may not use Sora 2.'),
+      '422': problemResponse('The provider refused the prompt; nothing was charged.'),
+    },
+    handler: async ({ payload, request, h }) => {
+      const { userId, sessionId } = sessionOf(request);
+      await consumeRestRequest(deps().limiter, userId);
+      const created = await deps().jobs.generate({ userId, sessionId, ...payload });
+      if (E.isLeft(created)) throw videoErrorToProblem(created.left);
+      return h.response(jobBody(created.right, deps().publicUrl)).code(202);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/jobs/{id}',
+    operationId: 'getSora2Job',
+    summary: 'Video job status',
+    description: 'Status of a job of this account (queued, in_progress, completed, failed). When completed, contentUrl is where to download the video and chargedCredits what it cost.',
+    tags,
+    security: ['sora2Session'],
+    params: JobParams,
+    responses: { '200': json('The job.', jobSchema), ...commonProblems(), '404': problemResponse('No such job for this account.') },
+    handler: async ({ params, request }) => {
+      const { userId } = sessionOf(request);
+      await consumeRestRequest(deps().limiter, userId);
+      const status = await deps().jobs.status(params.id, userId);
+      if (E.isLeft(status)) throw videoErrorToProblem(status.left);
+      return jobBody(status.right, deps().publicUrl);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/jobs/{id}/content',
+    operationId: 'getSora2JobContent',
+    summary: 'Download the video',
+    description: 'The MP4 of a completed job of this account.',
+    tags,
+    security: ['sora2Session'],
+    params: JobParams,
+    responses: {
+      '200': { description: 'The video.', contentType: 'video/mp4', schema: { type: 'string', format: 'binary' } },
+      ...commonProblems(),
+      '404': problemResponse('No such job for this account.'),
+      '409': problemResponse('The job is not completed yet.'),
+      '502': problemResponse('The provider no longer has the content.'),
+    },
+    handler: async ({ params, request, h }) => {
+      const { userId } = sessionOf(request);
+      await consumeRestRequest(deps().limiter, userId);
+      const content = await deps().jobs.content(params.id, userId);
+      if (E.isLeft(content)) throw videoErrorToProblem(content.left);
+      const { body, contentType, contentLength } = content.right;
+      const response = h.response(Readable.from(body, { objectMode: false })).type(contentType).header('Content-Disposition', `attachment; filename="${params.id}.mp4"`);
+      return contentLength === undefined ? response : response.header('Content-Length', String(contentLength));
+    },
+  }),
+];
+
+/** The route definitions; `deps` is read at request time (the plugin builds them at registration). */
+export const sora2Routes = (deps: () => Sora2Deps): RouteDefinition[] => [...signInRoutes(deps), ...videoRoutes(deps)];
+
+const specOnly = (): Sora2Deps => {
+  throw new Error('sora2RouteSpecs are documentation; register sora2Plugin to serve the routes');
+};
+
+/** The OpenAPI specs of the Sora 2 routes, for the document built in adapters/http. */
+export const sora2RouteSpecs: readonly RouteSpec[] = sora2Routes(specOnly).map((definition) => definition.spec);

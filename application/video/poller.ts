@@ -1,0 +1,89 @@
+import * as E from 'fp-ts/Either';
+import type { Logger } from '../ports/clock.js';
+import type { EventStore, Subscription } from '../ports/eventStore.js';
+import { decodeVideoJobEvent, videoJobStreamPrefix } from './job.js';
+import type { VideoJobs } from './videoJobs.js';
+
+/**
+ * Drives running video jobs to their end without anyone asking for their
+ * status. A catch-up subscription rebuilds the set of running jobs from the
+ * store on start, so after a restart every job that was running is polled
+ * again; driving a job twice (here and from a status call, or from two
+ * processes) charges it once, see settlement.ts.
+ * Memory: one entry per running job.
+ */
+export type VideoPollerDeps = {
+  readonly store: EventStore;
+  readonly jobs: Pick<VideoJobs, 'advance'>;
+  readonly logger: Logger;
+  readonly intervalMs: number;
+  /** At most this many jobs are polled per tick (the oldest first), so a backlog cannot flood the provider. */
+  readonly maxPerTick?: number;
+};
+
+export const makeVideoPoller = (deps: VideoPollerDeps) => {
+  const running = new Map<string, number>(); // jobId -> created at
+  const maxPerTick = deps.maxPerTick ?? 50;
+  let subscription: Subscription | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let polling: Promise<number> | undefined;
+
+  const track = (streamName: string, recorded: Parameters<typeof decodeVideoJobEvent>[0]) => {
+    const event = decodeVideoJobEvent(recorded);
+    if (event === undefined) return;
+    const jobId = streamName.slice(videoJobStreamPrefix.length);
+    if (event.type === 'VideoJobCreated') running.set(jobId, event.data.at);
+    else running.delete(jobId);
+  };
+
+  const pollOnce = async (): Promise<number> => {
+    let ended = 0;
+    const due = [...running.entries()].sort((a, b) => a[1] - b[1]).slice(0, maxPerTick);
+    for (const [jobId] of due) {
+      try {
+        const result = await deps.jobs.advance(jobId);
+        if (E.isRight(result) && result.right.status !== 'queued' && result.right.status !== 'in_progress') {
+          running.delete(jobId);
+          ended += 1;
+        }
+      } catch (error) {
+        deps.logger.error({ jobId, err: (error as Error).message }, 'video job poll failed; will retry next tick');
+      }
+    }
+    return ended;
+  };
+
+  /** Runs one poll of every running job; concurrent calls share the poll in progress. */
+  const pollNow = (): Promise<number> => {
+    polling ??= pollOnce().finally(() => {
+      polling = undefined;
+    });
+    return polling;
+  };
+
+  return {
+    start: async () => {
+      subscription = deps.store.subscribeToAll(
+        (recorded) => {
+          if (recorded.streamName.startsWith(videoJobStreamPrefix)) track(recorded.streamName, recorded);
+        },
+        { onError: (error) => deps.logger.error({ err: (error as Error).message }, 'video poller subscription ended') },
+      );
+      await subscription.caughtUp;
+      timer = setInterval(() => void pollNow(), deps.intervalMs);
+      timer.unref();
+    },
+    pollNow,
+    /** Job ids being driven (tests, /stats). */
+    running: (): readonly string[] => [...running.keys()],
+    stop: async () => {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await subscription?.stop();
+      subscription = undefined;
+      await polling;
+    },
+  };
+};
+
+export type VideoPoller = ReturnType<typeof makeVideoPoller>;
