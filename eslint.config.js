@@ -11,6 +11,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
+      // fp-ts 2 and io-ts have no "exports" map: Node's ESM loader cannot resolve
+      // 'fp-ts/Either' (a folder), so compiled code must name the file.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['fp-ts/*', '!fp-ts/lib'], message: "Import fp-ts modules as 'fp-ts/lib/<Module>.js' (plain Node cannot load 'fp-ts/<Module>')." },
+            { group: ['io-ts/*', '!io-ts/lib'], message: "Import io-ts modules as 'io-ts/lib/<Module>.js'." },
+          ],
+        },
+      ],
     },
   },
   {

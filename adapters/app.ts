@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Redis } from 'ioredis';
 import { makeLedger } from '../application/credits/ledger.js';
 import type { Ledger } from '../application/credits/ledger.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../domain/shared/decider.js';
 import type { Clock, Ids } from './ports/clock.js';
 import type { EventStore, ExpectedRevision, RecordedEvent } from './ports/eventStore.js';

@@ -1,5 +1,5 @@
 import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Action } from '../../domain/permissions/policy.js';
 import type { AccessControl } from '../../application/permissions/access.js';
 import type { Principal, TokenVerifier } from '../../application/ports/tokenVerifier.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { PriceSheet } from '../../domain/pricing/priceSheet.js';
 import { decodePriceSheet } from '../../domain/pricing/priceSheet.js';
 

@@ -1,5 +1,5 @@
-import { sequenceS } from 'fp-ts/Apply';
-import * as E from 'fp-ts/Either';
+import { sequenceS } from 'fp-ts/lib/Apply.js';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { LlmProvider, ProviderName } from '../../application/ports/llmProvider.js';
 import { modelsOf } from '../../domain/pricing/priceSheet.js';

@@ -1,6 +1,6 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { PathReporter } from 'io-ts/PathReporter';
+import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import type { IdempotencyReservation } from '../../application/ports/sessionStore.js';
 import { IdempotentResponse } from '../../application/ports/sessionStore.js';
 

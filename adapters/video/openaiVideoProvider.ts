@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { VideoSeconds, VideoSize } from 'openai/resources/videos';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { CreditAccountCommand, CreditAccountError, CreditAccountEvent, CreditAccountState, Purpose, Usage } from '../../domain/creditAccount/index.js';
 import { accountStream, available, CreditAccountEvent as EventCodec, creditAccountDecider } from '../../domain/creditAccount/index.js';
 import type { CommandHandler, HandleOptions, HandlerOptions } from '../commandHandler.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { ACCOUNT_STREAM_PREFIX } from '../../domain/creditAccount/index.js';
 import type { Clock, Logger } from '../ports/clock.js';
 import type { EventStore, Subscription } from '../ports/eventStore.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { PriceSheet } from '../../domain/pricing/priceSheet.js';
 import type { Credits } from '../../domain/shared/money.js';
 import { chargeFor, holdFor, resolveMaxTokens, settleCharge } from '../../domain/pricing/charge.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Action, PermissionsCommand, PermissionsError, PermissionsEvent, PermissionsState, Role } from '../../domain/permissions/index.js';
 import { allowedActions, can, PermissionsEvent as EventCodec, permissionsDecider, permissionsStream } from '../../domain/permissions/index.js';
 import type { HandlerOptions } from '../commandHandler.js';

@@ -1,4 +1,4 @@
-import type * as TE from 'fp-ts/TaskEither';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
 
 /**
  * The EventStore port: the only way the application reaches persisted events.

@@ -1,4 +1,4 @@
-import type * as E from 'fp-ts/Either';
+import type * as E from 'fp-ts/lib/Either.js';
 
 /**
  * The TokenVerifier port: turns a bearer token into the caller's identity, or

@@ -1,4 +1,4 @@
-import type * as E from 'fp-ts/Either';
+import type * as E from 'fp-ts/lib/Either.js';
 
 /**
  * The VideoProvider port: asynchronous video generation (Sora 2 through the

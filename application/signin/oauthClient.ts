@@ -1,4 +1,4 @@
-import type * as E from 'fp-ts/Either';
+import type * as E from 'fp-ts/lib/Either.js';
 
 /**
  * The OAuthClient port: an OpenID Connect provider (Google in production, a

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { SessionCommand, SessionError, SessionState } from '../../domain/session/index.js';
 import { SessionEvent, sessionDecider } from '../../domain/session/index.js';
 import type { CommandHandler, HandlerOptions } from '../commandHandler.js';

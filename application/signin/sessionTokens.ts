@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { authorizationTtlDefaultMs, isActive, sessionStream } from '../../domain/session/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { SessionStore } from '../ports/sessionStore.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { codeTtlDefaultMs, sessionStream } from '../../domain/session/index.js';
 import type { HandlerOptions } from '../commandHandler.js';
 import type { Clock, Ids, Logger } from '../ports/clock.js';

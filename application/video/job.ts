@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Decider } from '../../domain/shared/decider.js';
 import { absurd } from '../../domain/shared/decider.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from '../ports/clock.js';
 import type { EventStore, Subscription } from '../ports/eventStore.js';
 import { decodeVideoJobEvent, videoJobStreamPrefix } from './job.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { CommandHandler } from '../commandHandler.js';
 import type { Ledger } from '../credits/ledger.js';
 import type { Clock, Logger } from '../ports/clock.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { videoCharge } from '../../domain/pricing/charge.js';
 import type { PriceSheet } from '../../domain/pricing/priceSheet.js';
 import type { HandlerOptions } from '../commandHandler.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { absurd } from '../shared/decider.js';
 import { parseNonNegative, parsePositive } from '../shared/money.js';
 import type { CreditAccountCommand } from './commands.js';

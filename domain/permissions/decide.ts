@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { absurd } from '../shared/decider.js';
 import type { PermissionsCommand } from './commands.js';
 import type { PermissionsError } from './errors.js';

@@ -1,7 +1,7 @@
-import * as E from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
-import { PathReporter } from 'io-ts/PathReporter';
+import { PathReporter } from 'io-ts/lib/PathReporter.js';
 
 /**
  * The versioned price sheet: what every model costs, in integer credits.

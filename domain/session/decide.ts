@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { absurd, type Instant } from '../shared/decider.js';
 import type { Authorize, IssueCode, SessionCommand } from './commands.js';
 import type { SessionError } from './errors.js';

@@ -1,4 +1,4 @@
-import type * as E from 'fp-ts/Either';
+import type * as E from 'fp-ts/lib/Either.js';
 
 /**
  * An aggregate as a decider (Chassaing / Emmett): pure functions over plain

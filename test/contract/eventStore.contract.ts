@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { EventStore, NewEvent, RecordedEvent } from '../../application/ports/eventStore.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { JWTPayload } from 'jose';
 import type { AuthError, Principal, TokenVerifier } from '../../application/ports/tokenVerifier.js';
 import { unsecuredToken } from '../support/jwks.js';

@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import esdb from '@eventstore/db-client';
 import type { EventStoreDBClient, Position, ResolvedEvent } from '@eventstore/db-client';
 import type {

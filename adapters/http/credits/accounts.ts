@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { balanceAt, history } from '../../../application/credits/queries.js';
 import { authorizeAccount, credentialsOf } from '../auth.js';
 import { ledgerIdFor } from '../idempotency.js';

@@ -1,5 +1,5 @@
 import type { ResponseToolkit } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Json } from '../../../application/ports/eventStore.js';
 import type { App } from '../../app.js';
 import { authorizeAccount, credentialsOf, requireActiveAccount } from '../auth.js';

@@ -1,5 +1,5 @@
 import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Authenticated } from '../../../application/signin/sessionTokens.js';
 import type { SignIn } from '../../../application/signin/signIn.js';
 import { extractToken } from '../../auth/jwtRequest.js';

@@ -1,5 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { VideoProvider } from '../../../application/ports/videoProvider.js';
 import type { OAuthClient } from '../../../application/signin/oauthClient.js';
 import type { Secrets } from '../../../application/signin/secrets.js';

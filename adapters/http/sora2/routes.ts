@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Request } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { RateLimiter } from '../../../application/ports/rateLimiter.js';
 import type { SignIn } from '../../../application/signin/signIn.js';

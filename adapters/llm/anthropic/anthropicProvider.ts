@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { ChatMessage, ChatRequest, LlmProvider } from '../../../application/ports/llmProvider.js';
 import { llmFailure } from '../../../application/ports/llmProvider.js';

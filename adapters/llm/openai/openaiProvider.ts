@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import OpenAI from 'openai';
 import type { ChatRequest, LlmProvider } from '../../../application/ports/llmProvider.js';

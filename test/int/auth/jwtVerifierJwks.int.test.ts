@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { makeJwtVerifier } from '../../../adapters/auth/jwtVerifier.js';
 import { freePort } from '../../support/redisServer.js';
 import { audience, goodClaims, issuer, nowMs, tokenVerifierContract } from '../../contract/tokenVerifier.contract.js';

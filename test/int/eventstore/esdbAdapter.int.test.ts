@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import esdb from '@eventstore/db-client';
 import type { EventStore, NewEvent, RecordedEvent } from '../../../application/ports/eventStore.js';
 import { makeEsdbEventStore } from '../../../adapters/eventstore/esdb/index.js';

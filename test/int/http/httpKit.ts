@@ -1,5 +1,5 @@
 import type { Server, ServerInjectOptions, ServerInjectResponse } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { App, AppOverrides } from '../../../adapters/app.js';
 import { buildApp } from '../../../adapters/app.js';
 import { mintDevToken } from '../../../adapters/auth/jwtMint.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { loadPriceSheetFile, makePriceSheetSource } from '../../../adapters/llm/priceSheetFile.js';
 import type { LlmSetup } from '../../../adapters/llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from '../../../adapters/llm/providersFromEnv.js';

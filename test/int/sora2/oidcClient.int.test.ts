@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { OAuthClient } from '../../../application/signin/oauthClient.js';
 import { pkceChallenge } from '../../../application/signin/secrets.js';
 import { cryptoSecrets } from '../../../adapters/system/secrets.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { VideoContent, VideoProvider } from '../../../application/ports/videoProvider.js';
 import { makeOpenAiVideoProvider } from '../../../adapters/video/openaiVideoProvider.js';
 import { makeScriptedVideoProvider } from '../../../adapters/video/scriptedVideoProvider.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { sha256Hex } from '../../../application/signin/secrets.js';
 import { videoCharge } from '../../../domain/pricing/charge.js';
 import { accountStream } from '../../../domain/creditAccount/index.js';

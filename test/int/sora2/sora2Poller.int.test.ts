@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { makeLedger } from '../../../application/credits/ledger.js';
 import { reservationIdOf } from '../../../application/video/job.js';
 import type { VideoPoller } from '../../../application/video/poller.js';

@@ -1,6 +1,6 @@
 import Hapi from '@hapi/hapi';
 import type { Server, ServerInjectResponse } from '@hapi/hapi';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Clock } from '../../../application/ports/clock.js';
 import type { EventStore, RecordedEvent } from '../../../application/ports/eventStore.js';
 import type { VideoProvider } from '../../../application/ports/videoProvider.js';

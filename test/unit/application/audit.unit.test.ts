@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { auditLedger } from '../../../application/audit.js';
 import { makeLedger } from '../../../application/credits/ledger.js';
 import type { EventStore, RecordedEvent } from '../../../application/ports/eventStore.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { makeLedger } from '../../../application/credits/ledger.js';
 import { balanceAt, history } from '../../../application/credits/queries.js';
 import type { EventStore } from '../../../application/ports/eventStore.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { mintDevToken } from '../../../adapters/auth/jwtMint.js';
 import { makeJwtVerifier } from '../../../adapters/auth/jwtVerifier.js';
 import { goodClaims, nowMs, tokenVerifierContract } from '../../contract/tokenVerifier.contract.js';

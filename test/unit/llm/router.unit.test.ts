@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { LlmError, LlmProvider, ProviderName, StreamItem } from '../../../application/ports/llmProvider.js';
 import { llmFailure } from '../../../application/ports/llmProvider.js';
 import { fallbackMapProblems } from '../../../adapters/llm/router/fallbackMap.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { fold } from '../../../domain/shared/decider.js';
 import {
   Action,

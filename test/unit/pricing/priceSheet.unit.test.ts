@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { decodePriceSheet, modelsOf } from '../../../domain/pricing/priceSheet.js';
 
 const valid = () => ({
