@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../domain/shared/decider.js';
 import type { Clock, Ids } from './ports/clock.js';
-import type { EventStore, ExpectedRevision, RecordedEvent } from './ports/eventStore.js';
+import type { EventStore, ExpectedRevision, NewEvent, RecordedEvent } from './ports/eventStore.js';
 import { sealEvents } from './integrity.js';
 
 /**
@@ -12,7 +12,9 @@ import { sealEvents } from './integrity.js';
  *   once per process, not once per command. Only the tail written since (by
  *   another process) is read, and only after a conflict proves it exists.
  * - Commands for the same stream are queued in this process, so concurrent
- *   requests on one account do not race each other into conflicts.
+ *   requests on one account do not race each other into conflicts; the ones
+ *   that queue up while an append is in flight are decided together and
+ *   appended together (group commit for a hot account).
  * - A conflict with another process (WrongExpectedRevision) reloads the tail
  *   and decides again, a bounded number of times with jittered backoff.
  */
@@ -45,6 +47,8 @@ export type HandlerOptions = {
   readonly baseBackoffMs?: number;
   /** How many streams to keep cached (least recently used are dropped). */
   readonly cacheSize?: number;
+  /** Most commands of one stream decided together and appended in one call. */
+  readonly maxBatch?: number;
 };
 
 export type HandleOptions = {
@@ -84,8 +88,8 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
   const maxAttempts = deps.options?.maxAttempts ?? 20;
   const baseBackoffMs = deps.options?.baseBackoffMs ?? 2;
   const cacheSize = deps.options?.cacheSize ?? 50_000;
+  const maxBatch = deps.options?.maxBatch ?? 256;
   const cache = new Map<string, StreamView<S>>();
-  const queues = new Map<string, Promise<unknown>>();
 
   const remember = (name: string, view: StreamView<S>) => {
     cache.delete(name);
@@ -114,47 +118,112 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
     return view;
   };
 
-  const serialized = <T>(name: string, work: () => Promise<T>): Promise<T> => {
-    const previous = queues.get(name) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    queues.set(name, tail);
-    void tail.then(() => {
-      if (queues.get(name) === tail) queues.delete(name);
-    });
-    return next;
+  type CommandJob = {
+    readonly kind: 'command';
+    readonly command: C | ((state: S) => C);
+    readonly options: HandleOptions;
+    decided: boolean;
+    readonly resolve: (result: E.Either<Err, HandleResult<Ev, S>>) => void;
+    readonly reject: (error: unknown) => void;
+  };
+  type LoadJob = { readonly kind: 'load'; readonly resolve: (view: StreamView<S>) => void; readonly reject: (error: unknown) => void };
+  type Job = CommandJob | LoadJob;
+
+  /** Pending jobs per stream; a stream has an entry exactly while its worker runs. */
+  const lanes = new Map<string, Job[]>();
+
+  const enqueue = (name: string, job: Job) => {
+    const lane = lanes.get(name);
+    if (lane !== undefined) {
+      lane.push(job);
+      return;
+    }
+    const fresh = [job];
+    lanes.set(name, fresh);
+    void drain(name, fresh);
   };
 
-  const attempt = async (
-    name: string,
-    command: C | ((state: S) => C),
-    options: HandleOptions,
-  ): Promise<E.Either<Err, HandleResult<Ev, S>>> => {
-    const { correlationId } = options;
-    let decidedOnce = false;
+  /** Takes the next load job alone, or up to `maxBatch` consecutive command jobs. */
+  const takeBatch = (lane: Job[]): Job[] => {
+    if (lane[0]?.kind === 'load') return lane.splice(0, 1);
+    let n = 0;
+    while (n < lane.length && n < maxBatch && lane[n]?.kind === 'command') n++;
+    return lane.splice(0, n);
+  };
+
+  const drain = async (name: string, lane: Job[]) => {
+    while (lane.length > 0) {
+      const batch = takeBatch(lane);
+      const head = batch[0] as Job;
+      if (head.kind === 'load') {
+        await catchUp(name).then(head.resolve, head.reject);
+        continue;
+      }
+      await runBatch(name, batch as CommandJob[]).catch((error: unknown) => {
+        for (const job of batch) job.reject(error);
+      });
+    }
+    lanes.delete(name);
+  };
+
+  /**
+   * Decides every command of the batch in order, each against the state the
+   * previous ones produced, and appends all their events in one call: on a
+   * hot stream the commands that queued up during one append share the next
+   * one (and so one transaction, one fsync). Deciding ahead evolves the cached
+   * state in place, so when the append fails the cache is dropped and the
+   * stream is folded again from the store before deciding anew.
+   */
+  const runBatch = async (name: string, jobs: readonly CommandJob[]) => {
     let view = cache.get(name) ?? (await catchUp(name));
     for (let attemptNo = 1; ; attemptNo++) {
-      const cmd = typeof command === 'function' ? (command as (state: S) => C)(view.state) : command;
-      const decision = decider.decide(cmd, view.state);
-      if (E.isLeft(decision)) return decision;
-      const events = decision.right;
-      if (events.length === 0) return E.right({ events, state: view.state, revision: view.revision });
-      if (!decidedOnce) {
-        decidedOnce = true;
-        options.onDecided?.();
+      let state = view.state;
+      let revision = view.revision;
+      let prevHash = view.lastHash;
+      const sealed: NewEvent[] = [];
+      const outcomes: E.Either<Err, HandleResult<Ev, S>>[] = [];
+      const now = clock.now();
+      for (const job of jobs) {
+        const cmd = typeof job.command === 'function' ? (job.command as (state: S) => C)(state) : job.command;
+        const decision = decider.decide(cmd, state);
+        if (E.isLeft(decision)) {
+          outcomes.push(decision);
+          continue;
+        }
+        const events = decision.right;
+        if (events.length > 0) {
+          if (!job.decided) {
+            job.decided = true;
+            job.options.onDecided?.();
+          }
+          const first = revision === 'no_stream' ? 0 : revision + 1;
+          const seal = sealEvents(name, first, prevHash, events, now, job.options.correlationId);
+          sealed.push(...seal.sealed);
+          prevHash = seal.lastHash;
+          revision = first + events.length - 1;
+          for (const event of events) state = decider.evolve(state, event);
+        }
+        outcomes.push(E.right({ events, state, revision }));
       }
-      const first = view.revision === 'no_stream' ? 0 : view.revision + 1;
-      const { sealed, lastHash } = sealEvents(name, first, view.lastHash, events, clock.now(), correlationId);
-      const appended = await store.appendToStream(name, sealed, view.revision)();
+      if (sealed.length === 0) {
+        jobs.forEach((job, i) => job.resolve(outcomes[i] as E.Either<Err, HandleResult<Ev, S>>));
+        return;
+      }
+      let appended;
+      try {
+        appended = await store.appendToStream(name, sealed, view.revision)();
+      } catch (error) {
+        cache.delete(name);
+        throw error;
+      }
       if (E.isRight(appended)) {
-        let state = view.state;
-        for (const event of events) state = decider.evolve(state, event);
-        const next: StreamView<S> = { state, revision: appended.right.nextExpectedRevision, lastHash };
-        remember(name, next);
-        return E.right({ events, state, revision: next.revision });
+        remember(name, { state, revision: appended.right.nextExpectedRevision, lastHash: prevHash });
+        jobs.forEach((job, i) => job.resolve(outcomes[i] as E.Either<Err, HandleResult<Ev, S>>));
+        return;
       }
+      // Someone else wrote to this stream: fold again from the store, then decide again.
+      cache.delete(name);
       if (attemptNo >= maxAttempts) throw new ConcurrencyExhausted(name, attemptNo);
-      // Someone else wrote to this stream: read what they wrote and decide again.
       const backoff = baseBackoffMs * 2 ** Math.min(attemptNo - 1, 6);
       await clock.sleep(Math.floor(ids.random() * backoff));
       view = await catchUp(name);
@@ -162,8 +231,9 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
   };
 
   return {
-    handle: (name, command, options = {}) => serialized(name, () => attempt(name, command, options)),
-    load: (name) => serialized(name, () => catchUp(name)),
+    handle: (name, command, options = {}) =>
+      new Promise((resolve, reject) => enqueue(name, { kind: 'command', command, options, decided: false, resolve, reject })),
+    load: (name) => new Promise((resolve, reject) => enqueue(name, { kind: 'load', resolve, reject })),
     forget: (name) => {
       cache.delete(name);
     },

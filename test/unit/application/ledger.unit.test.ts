@@ -102,4 +102,50 @@ describe('command handler concurrency', () => {
     const over = await a.deduct({ accountId: 'x', deductionId: 'd3', amount: 1, service: 's' });
     expect(E.isLeft(over) && over.left).toMatchObject({ _tag: 'InsufficientCredits', available: 0 });
   });
+
+  it('commands that queue up on a hot account are decided in order and appended together', async () => {
+    const base = makeMemoryEventStore();
+    let appends = 0;
+    const counting: EventStore = {
+      ...base,
+      appendToStream: (name, events, expected) => {
+        appends++;
+        return base.appendToStream(name, events, expected);
+      },
+    };
+    const { ledger, store } = setup(counting);
+    right(await ledger.grant({ accountId: 'hot', grantId: 'g', amount: 100 }));
+    appends = 0;
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => ledger.deduct({ accountId: 'hot', deductionId: `d${i}`, amount: 3, service: 'x' })));
+    expect(results.filter(E.isRight)).toHaveLength(33);
+    // Each success saw the balance left by the ones decided before it.
+    expect(results.slice(0, 33).map((r) => (E.isRight(r) ? r.right.balance : -1))).toEqual(Array.from({ length: 33 }, (_, i) => 100 - 3 * (i + 1)));
+    expect(appends).toBeLessThan(5);
+    const page = await history(store, 'hot', { limit: 1000 });
+    expect(page.items.map((e) => e.revision)).toEqual(Array.from({ length: 35 }, (_, i) => i));
+  });
+
+  it('a failed batch append drops the speculative state and decides again from the store', async () => {
+    const base = makeMemoryEventStore();
+    let fail = false;
+    const flaky: EventStore = {
+      ...base,
+      appendToStream: (name, events, expected) => {
+        if (fail) {
+          fail = false;
+          return async () => {
+            throw new Error('disk full');
+          };
+        }
+        return base.appendToStream(name, events, expected);
+      },
+    };
+    const { ledger } = setup(flaky);
+    right(await ledger.grant({ accountId: 'x', grantId: 'g', amount: 10 }));
+    fail = true;
+    await expect(ledger.deduct({ accountId: 'x', deductionId: 'd1', amount: 10, service: 's' })).rejects.toThrow('disk full');
+    // The refused append left no trace in the cache: the full balance is still there.
+    expect(await ledger.balance('x')).toMatchObject({ balance: 10 });
+    right(await ledger.deduct({ accountId: 'x', deductionId: 'd1', amount: 10, service: 's' }));
+  });
 });
