@@ -70,8 +70,24 @@ const isCanonicalShape = (value: unknown): boolean => {
 
 export const canonicalJson = (value: unknown): string => (isCanonicalShape(value) ? JSON.stringify(value) : slowCanonical(value));
 
-/** A deep copy with object keys in sorted order and undefined dropped: how events are written. */
-export const sortKeys = <T>(value: T): T => JSON.parse(slowCanonical(value)) as T;
+/** The value with object keys in sorted order and undefined dropped (a copy when it was not so already): how events are written. */
+export const sortKeys = <T>(value: T): T => {
+  if (isCanonicalShape(value)) return value;
+  return rebuildSorted(value) as T;
+};
+
+const rebuildSorted = (value: unknown): unknown => {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number in event');
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : rebuildSorted(item)));
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item !== undefined) out[key] = rebuildSorted(item);
+  }
+  return out;
+};
 
 const sha256Hex: (data: string) => string =
   typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
