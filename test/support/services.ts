@@ -35,3 +35,16 @@ export const describeWithPostgres = describeWith(POSTGRES);
 
 export const redisUrl = (): string | undefined => process.env['REDIS_URL'] || undefined;
 export const postgresUrl = (): string | undefined => process.env['DATABASE_URL'] || undefined;
+
+/**
+ * For files that share module-level setup across several describes: the
+ * `describe` to use (describe.skip on a laptop without the service; under
+ * CI=true a missing service throws at load, failing the file) and the URL.
+ */
+export const postgresOrSkip = (): { readonly describe: typeof describe; readonly url: string; readonly enabled: boolean } => {
+  const url = postgresUrl();
+  if (url !== undefined) return { describe, url, enabled: true };
+  if (inCi()) throw new Error('DATABASE_URL is not set but CI=true: PostgreSQL suites may not be skipped in CI');
+  process.stderr.write('[skipped] PostgreSQL suites: set DATABASE_URL to run them\n');
+  return { describe: describe.skip as typeof describe, url: '', enabled: false };
+};
