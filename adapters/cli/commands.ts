@@ -1,0 +1,162 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { SingleBar } from 'cli-progress';
+import { SignJWT } from 'jose';
+import { auditLedger } from '../../application/audit.js';
+import { makeLedger } from '../../application/credits/ledger.js';
+import { balanceAt, history } from '../../application/credits/queries.js';
+import type { EventStore } from '../../application/ports/eventStore.js';
+import type { CreditAccountError } from '../../domain/creditAccount/index.js';
+import { systemClock, systemIds } from '../system/clockAndIds.js';
+import type { Parsed } from './args.js';
+import { duration, instant, integer, positional, required, UsageError } from './args.js';
+import { describeError } from './describe.js';
+import type { Io } from './args.js';
+import { runRoles } from './roles.js';
+
+const print = (io: Io, json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
+
+const answer = <T extends object>(io: Io, json: boolean, result: E.Either<CreditAccountError, T>, human: (v: T) => string): number => {
+  if (E.isLeft(result)) {
+    const message = describeError(result.left);
+    if (json) io.out(JSON.stringify({ ok: false, error: { ...result.left, message } }));
+    else io.err(`refused: ${message}`);
+    return 1;
+  }
+  print(io, json, { ok: true, ...result.right }, human(result.right));
+  return 0;
+};
+
+const dup = (v: { duplicate: boolean }) => (v.duplicate ? ' (repeat: nothing new recorded)' : '');
+
+const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
+  const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
+  const bar = io.isTty && !json ? new SingleBar({ format: 'auditing |{bar}| {value} events', hideCursor: true, noTTYOutput: false }) : undefined;
+  bar?.start(0, 0);
+  const report = await auditLedger(store, {
+    ...(at === undefined ? {} : { at }),
+    now: () => performance.now(),
+    onProgress: (n) => {
+      bar?.setTotal(n);
+      bar?.update(n);
+    },
+  });
+  bar?.stop();
+  const ok = report.violations.length === 0;
+  if (json) io.out(JSON.stringify({ ok, ...report }));
+  else {
+    for (const a of report.accounts) io.out(`${a.accountId}\tbalance ${a.balance}\theld ${a.held}`);
+    for (const v of report.violations) io.err(`VIOLATION ${v._tag} ${v.streamName}@${v.revision} ${'reason' in v ? v.reason : 'rule' in v ? v.rule : v.type}`);
+    io.out(`${report.events} events in ${report.streams} streams, ${report.accounts.length} accounts, ${report.eventsPerSecond} events/s`);
+    io.out(`digest ${report.digest}`);
+    io.out(ok ? 'audit passed' : `audit FAILED: ${report.violations.length} violation(s)`);
+  }
+  return ok ? 0 : 1;
+};
+
+const token = async (p: Parsed, io: Io, json: boolean): Promise<number> => {
+  const sub = positional(p, 0, 'user');
+  const secret = p.flags.secret ?? io.env['JWT_SECRET'];
+  if (secret === undefined || secret.length < 32) throw new UsageError('a JWT secret of at least 32 characters is needed (--secret or JWT_SECRET)');
+  const ttlMs = duration(p.flags.ttl ?? '1h', 'ttl');
+  let jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt();
+  jwt = jwt.setExpirationTime(Math.floor((Date.now() + ttlMs) / 1000));
+  if (io.env['JWT_ISSUER']) jwt = jwt.setIssuer(io.env['JWT_ISSUER']);
+  if (io.env['JWT_AUDIENCE']) jwt = jwt.setAudience(io.env['JWT_AUDIENCE']);
+  const signed = await jwt.sign(new TextEncoder().encode(secret));
+  print(io, json, { ok: true, token: signed }, signed);
+  return 0;
+};
+
+export const runCommand = async (p: Parsed, store: EventStore | undefined, io: Io): Promise<number> => {
+  const json = p.flags.json === true;
+  if (p.command === 'token') return token(p, io, json);
+  if (store === undefined) throw new Error('no store');
+  const ledger = makeLedger({ store, clock: systemClock, ids: systemIds });
+  const by = io.env['USER'] ? `cli:${io.env['USER']}` : 'cli';
+  switch (p.command) {
+    case 'grant': {
+      const accountId = positional(p, 0, 'account');
+      const amount = integer(positional(p, 1, 'amount'), 'amount');
+      const expiresAt = p.flags.expires === undefined ? undefined : instant(p.flags.expires, 'expires');
+      const result = await ledger.grant({
+        accountId,
+        amount,
+        grantId: p.flags.id ?? systemIds.newId(),
+        by,
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+        ...(p.flags.reason === undefined ? {} : { reason: p.flags.reason }),
+      });
+      return answer(io, json, result, (v) => `granted ${v.amount} to ${accountId} (grant ${v.grantId}); balance ${v.balance}, available ${v.available}${dup(v)}`);
+    }
+    case 'deduct': {
+      const accountId = positional(p, 0, 'account');
+      const amount = integer(positional(p, 1, 'amount'), 'amount');
+      const result = await ledger.deduct({
+        accountId,
+        amount,
+        deductionId: required(p.flags.id, 'id'),
+        service: p.flags.service ?? 'manual',
+        by,
+        ...(p.flags.reason === undefined ? {} : { reason: p.flags.reason }),
+      });
+      return answer(io, json, result, (v) => `deducted ${v.amount} from ${accountId}; balance ${v.balance}, available ${v.available}${dup(v)}`);
+    }
+    case 'refund': {
+      const accountId = positional(p, 0, 'account');
+      const amount = integer(positional(p, 1, 'amount'), 'amount');
+      const result = await ledger.refund({ accountId, amount, refundId: required(p.flags.id, 'id'), deductionId: required(p.flags.deduction, 'deduction'), by });
+      return answer(io, json, result, (v) => `refunded ${v.amount} to ${accountId}; balance ${v.balance}${dup(v)}`);
+    }
+    case 'reserve': {
+      const accountId = positional(p, 0, 'account');
+      const amount = integer(positional(p, 1, 'amount'), 'amount');
+      const ttlMs = duration(p.flags.ttl ?? '10m', 'ttl');
+      const result = await ledger.reserve({ accountId, amount, reservationId: required(p.flags.id, 'id'), ttlMs, purpose: { service: p.flags.service ?? 'manual' } });
+      return answer(io, json, result, (v) => `held ${v.amount} on ${accountId} until ${new Date(v.expiresAt).toISOString()}; available ${v.available}${dup(v)}`);
+    }
+    case 'settle': {
+      const accountId = positional(p, 0, 'account');
+      const num = (flag: 'input-tokens' | 'output-tokens') => (p.flags[flag] === undefined ? {} : { [flag === 'input-tokens' ? 'inputTokens' : 'outputTokens']: integer(p.flags[flag], `--${flag}`) });
+      const usage = {
+        ...(p.flags.provider === undefined ? {} : { provider: p.flags.provider }),
+        ...(p.flags.model === undefined ? {} : { model: p.flags.model }),
+        ...num('input-tokens'),
+        ...num('output-tokens'),
+      };
+      const result = await ledger.settle({ accountId, reservationId: required(p.flags.id, 'id'), charge: integer(p.flags.charge, '--charge'), usage, priceSheetVersion: p.flags['price-version'] ?? 'manual' });
+      return answer(io, json, result, (v) => `settled ${v.reservationId}: charged ${v.charged}, released ${v.released}; balance ${v.balance}${dup(v)}`);
+    }
+    case 'release': {
+      const accountId = positional(p, 0, 'account');
+      const result = await ledger.release({ accountId, reservationId: required(p.flags.id, 'id'), reason: p.flags.reason ?? 'released by operator' });
+      return answer(io, json, result, (v) => `released ${v.released} from ${v.reservationId}; available ${v.available}${dup(v)}`);
+    }
+    case 'sweep': {
+      const accountId = positional(p, 0, 'account');
+      const result = await ledger.sweep(accountId);
+      return answer(io, json, result, (v) => `expired ${v.expired.length} hold(s)/grant(s); balance ${v.balance}, available ${v.available}`);
+    }
+    case 'balance': {
+      const accountId = positional(p, 0, 'account');
+      const b = p.flags.at === undefined ? await ledger.balance(accountId) : await balanceAt(store, accountId, instant(p.flags.at, 'at'));
+      print(io, json, { ok: true, ...b }, `${accountId}: balance ${b.balance}, held ${b.held}, available ${b.available}`);
+      return 0;
+    }
+    case 'history': {
+      const accountId = positional(p, 0, 'account');
+      const page = await history(store, accountId, {
+        ...(p.flags.from === undefined ? {} : { fromRevision: integer(p.flags.from, '--from') }),
+        ...(p.flags.limit === undefined ? {} : { limit: integer(p.flags.limit, '--limit') }),
+      });
+      if (json) io.out(JSON.stringify({ ok: true, ...page }));
+      else for (const e of page.items) io.out(`${e.revision}\t${new Date(e.data.at).toISOString()}\t${e.type}\t${JSON.stringify(e.data)}`);
+      return 0;
+    }
+    case 'roles':
+      return runRoles(p, store, io, json);
+    case 'audit':
+      return audit(p, store, io, json);
+    default:
+      throw new UsageError(`unknown command "${p.command}"`);
+  }
+};
