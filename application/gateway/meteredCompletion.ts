@@ -199,6 +199,13 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     const upstream = new AbortController();
     const stop = () => upstream.abort();
     signal.addEventListener('abort', stop, { once: true });
+    // A cancel that arrived during the permission check or the rate limit must not take a hold or call the provider.
+    if (signal.aborted) {
+      signal.removeEventListener('abort', stop);
+      const now = await ledger.balance(req.userId);
+      const nothing = { inputTokens: 0, outputTokens: 0 };
+      return { kind: 'done', outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage: nothing, ended: 'stopped', reservationId: '', held: 0, charged: 0, balance: now.balance, available: now.available, capped: false }) };
+    }
     try {
       const reservationId = ids.newId();
       let opened: Opened | undefined;

@@ -182,3 +182,16 @@ describe('metered completion', () => {
     expect(events.filter((t) => t === 'CreditsReserved').length).toBe(ok.length);
   });
 });
+
+describe('metered completion: cancelled before it started', () => {
+  it('takes no hold and never calls the provider', async () => {
+    const { ledger, gateway, store, openai } = setup();
+    await ledger.grant({ accountId: 'alice', grantId: 'g', amount: 1000 });
+    const controller = new AbortController();
+    controller.abort();
+    const result = await gateway.run(request(), collect().sink, controller.signal);
+    expect(E.isRight(result) && result.right).toMatchObject({ ended: 'stopped', charged: 0, balance: 1000 });
+    expect(openai.calls).toHaveLength(0);
+    expect(await types(store)).toEqual(['AccountOpened', 'CreditsGranted']);
+  });
+});
