@@ -6,6 +6,7 @@ import { modelsOf } from '../../domain/pricing/priceSheet.js';
 import { makeAnthropicProvider } from './anthropic/anthropicProvider.js';
 import { makeOpenAiProvider } from './openai/openaiProvider.js';
 import type { PriceSheetSource } from './priceSheetFile.js';
+import { resolveShipped } from '../system/packageRoot.js';
 import { DEFAULT_PRICE_SHEET_PATH, describePriceSheetError, loadPriceSheetFile, makePriceSheetSource } from './priceSheetFile.js';
 import type { ResilienceHooks, ResilienceOptions } from './resilience.js';
 import { DEFAULT_RESILIENCE } from './resilience.js';
@@ -146,7 +147,8 @@ export const makeProvidersFromEnv = (
   const decodedEnv = Env.decode(rawEnv);
   if (E.isLeft(decodedEnv)) return E.left(bad('env', 'environment could not be read'));
   const env = decodedEnv.right;
-  const path = present(env.PRICE_SHEET) ? env.PRICE_SHEET : DEFAULT_PRICE_SHEET_PATH;
+  // The default sheet ships with the package: found from any working directory.
+  const path = present(env.PRICE_SHEET) ? env.PRICE_SHEET : resolveShipped(DEFAULT_PRICE_SHEET_PATH);
   const sheet = loadPriceSheetFile(path);
   if (E.isLeft(sheet)) return E.left(bad('PRICE_SHEET', describePriceSheetError(sheet.left)));
   const prices = makePriceSheetSource(path, sheet.right);
