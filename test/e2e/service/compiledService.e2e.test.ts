@@ -4,6 +4,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as ClientModuleNs from '../../../adapters/ws/client.js';
+
+type ClientModule = typeof ClientModuleNs;
 
 /**
  * The README's path, on the compiled code: `npm start` (node dist/adapters/main.js)
@@ -57,7 +60,7 @@ describe('compiled service (npm start)', () => {
     expect(health.status).toBe('ok');
     expect(ledger(['grant', 'readme-user', '50000', '--id', 'welcome']).code).toBe(0);
     const token = ledger(['token', 'readme-user']).body['token'] as string;
-    const { connectGateway } = (await import(pathToFileURL(join(root, 'dist/adapters/ws/client.js')).href)) as typeof import('../../../adapters/ws/client.js');
+    const { connectGateway } = (await import(pathToFileURL(join(root, 'dist/adapters/ws/client.js')).href)) as ClientModule;
     const gateway = await connectGateway({ url: websocket, token });
     const answer = gateway.complete({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say something about ledgers.' }], maxTokens: 50 });
     let text = '';
