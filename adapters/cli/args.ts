@@ -8,6 +8,9 @@ export type Io = {
   readonly env: NodeJS.ProcessEnv;
 };
 
+/** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit'] as const;
+
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
 

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import { openEventStore } from '../eventstore/fromUrl.js';
 import type { Io } from './args.js';
-import { HELP, parse, UsageError } from './args.js';
+import { COMMANDS, HELP, parse, UsageError } from './args.js';
 import { runCommand } from './commands.js';
 
 /**
@@ -19,6 +19,7 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       io.out(HELP);
       return parsed.command === undefined && parsed.flags.help !== true ? 2 : 0;
     }
+    if (!(COMMANDS as readonly string[]).includes(parsed.command)) throw new UsageError(`unknown command "${parsed.command}"`);
     if (parsed.command === 'token') return await runCommand(parsed, undefined, io);
     store = await openEventStore(io.env['EVENT_STORE'] || undefined);
     return await runCommand(parsed, store, io);

@@ -38,6 +38,12 @@ describe('ledger CLI', () => {
     expect(noId.stderr).toContain('missing --id');
     const badFlag = await runCli(['balance', 'alice', '--nope'], env);
     expect(badFlag.code).toBe(2);
+    // Usage is judged before the store is opened: a broken store does not hide a typo.
+    const typoBrokenStore = await runCli(['frobnicate'], { ...env, EVENT_STORE: 'sqlite:/etc/passwd/not-a-dir/ledger.db' });
+    expect(typoBrokenStore.code).toBe(2);
+    const storeDown = await runCli(['balance', 'alice'], { ...env, EVENT_STORE: 'sqlite:/etc/passwd/not-a-dir/ledger.db' });
+    expect(storeDown.code).toBe(3);
+    expect(storeDown.stderr).toContain('ledger:');
   });
 
   it('grants, reserves, settles, deducts, and reports balances and history', async () => {
