@@ -58,6 +58,27 @@ export const WRITER_SQL = {
 
 export type WriterSql = typeof WRITER_SQL;
 
+/**
+ * better-sqlite3 12 on Node 24 aborts the process when a Statement is garbage
+ * collected at a moment Node has no current environment (the
+ * `RemoveEnvironmentCleanupHook: (env) != nullptr` assertion; upstream bug,
+ * closed without a fix in 12.x). So no Statement of ours is ever left to the
+ * collector: every prepared statement is kept here for the life of the
+ * process (a few per opened store), and pragmas run through `exec`, which
+ * creates none.
+ */
+const retainedStatements: unknown[] = [];
+
+const retainStatements = (db: BetterSqlite3.Database): BetterSqlite3.Database => {
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    retainedStatements.push(statement);
+    return statement;
+  }) as BetterSqlite3.Database['prepare'];
+  return db;
+};
+
 /** Opens a connection with our pragmas and makes sure the schema exists (safe when several processes race). */
 export const openDatabase = (
   Database: typeof BetterSqlite3,
@@ -65,17 +86,17 @@ export const openDatabase = (
   synchronous: Synchronous,
   busyTimeoutMs: number,
 ): BetterSqlite3.Database => {
-  const db = new Database(path);
+  const db = retainStatements(new Database(path));
   try {
-    for (const pragma of connectionPragmas(synchronous, busyTimeoutMs)) db.pragma(pragma);
-    const version = db.pragma('user_version', { simple: true }) as number;
+    for (const pragma of connectionPragmas(synchronous, busyTimeoutMs)) db.exec(`PRAGMA ${pragma}`);
+    const version = db.prepare('PRAGMA user_version').pluck().get() as number;
     if (version > SCHEMA_VERSION) throw new Error(`${path}: event store schema version ${version} is newer than this program (${SCHEMA_VERSION})`);
     if (version < SCHEMA_VERSION) {
       // IMMEDIATE takes the write lock first, so two processes creating the schema at once take turns.
       db.exec('BEGIN IMMEDIATE');
       try {
         db.exec(SCHEMA_SQL);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');

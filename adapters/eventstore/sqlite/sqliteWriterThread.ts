@@ -50,7 +50,8 @@ export type WriterPort = {
 /* istanbul ignore next -- runs in the writer thread from its source text, where coverage counters do not exist. */
 export function sqliteWriterMain(Database: typeof BetterSqlite3, config: WriterConfig, port: WriterPort): void {
   const db = new Database(config.path);
-  for (const pragma of config.pragmas) db.pragma(pragma);
+  // exec, not pragma(): pragma() prepares a throwaway Statement, and a collected Statement can abort Node 24 (see sqliteSchema.ts).
+  for (const pragma of config.pragmas) db.exec(`PRAGMA ${pragma}`);
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const lastPosition = db.prepare(config.sql.lastPosition).pluck();
