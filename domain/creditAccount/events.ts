@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { eventCodec } from '../shared/fields.js';
 
 /**
  * Events of the CreditAccount stream (`account-<accountId>`). Amounts are
@@ -33,8 +34,7 @@ export const Purpose = t.exact(
 );
 export type Purpose = t.TypeOf<typeof Purpose>;
 
-const event = <T extends string, D extends t.Mixed>(type: T, data: D) =>
-  t.type({ type: t.literal(type), data }, type);
+const event = eventCodec;
 
 export const AccountOpened = event('AccountOpened', t.type({ accountId: t.string, at: SafeInt }));
 export const CreditsGranted = event(

@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { eventCodec } from '../shared/fields.js';
 import { ActorCodec, InstantCodec, ReasonCodec } from './fields.js';
 import { Action, Role } from './policy.js';
 
@@ -10,7 +11,7 @@ import { Action, Role } from './policy.js';
  * of silently granting or denying something.
  */
 
-const event = <T extends string, D extends t.Mixed>(type: T, data: D) => t.type({ type: t.literal(type), data }, type);
+const event = eventCodec;
 
 const change = { by: ActorCodec, at: InstantCodec };
 

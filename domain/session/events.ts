@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { eventCodec } from '../shared/fields.js';
 import { InstantCodec, Sha256Codec, textCodec } from './fields.js';
 
 /**
@@ -8,7 +9,7 @@ import { InstantCodec, Sha256Codec, textCodec } from './fields.js';
  * a malformed event is rejected instead of yielding a wrong session.
  */
 
-const event = <T extends string, D extends t.Mixed>(type: T, data: D) => t.type({ type: t.literal(type), data }, type);
+const event = eventCodec;
 
 export const CodeIssued = event(
   'CodeIssued',

@@ -1,4 +1,7 @@
 import * as t from 'io-ts';
+import { isInstant, isText, textProblem as sharedTextProblem } from '../shared/fields.js';
+
+export { InstantCodec, instantMax, isInstant } from '../shared/fields.js';
 
 /**
  * Field rules shared by the Session commands (checked in `decide`) and events
@@ -26,22 +29,9 @@ export const textMaxLength = {
   reason: 500,
 } as const;
 
-/**
- * The last millisecond of year 9999. Instants past it are input errors, and the
- * bound keeps `at + ttlMs` far inside the safe-integer range.
- */
-export const instantMax = 253_402_300_799_999;
-
-export const isInstant = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= instantMax;
-
 export const isSha256Hex = (value: unknown): value is string =>
   typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
 
-const isText = (maxLength: number) => (value: unknown): value is string =>
-  typeof value === 'string' && value.trim().length > 0 && value.length <= maxLength;
-
-export const InstantCodec = t.refinement(t.number, isInstant, 'Instant');
 export const Sha256Codec = t.refinement(t.string, isSha256Hex, 'Sha256Hex');
 export const textCodec = (field: keyof typeof textMaxLength) =>
   t.refinement(t.string, isText(textMaxLength[field]), field);
@@ -57,12 +47,8 @@ export type FieldProblem =
   | 'deadline_out_of_range';
 
 /** Explains why a text field is unacceptable, or undefined when it is fine. */
-export const textProblem = (value: unknown, field: keyof typeof textMaxLength): FieldProblem | undefined => {
-  if (typeof value !== 'string') return 'not_a_string';
-  if (value.trim().length === 0) return 'empty';
-  if (value.length > textMaxLength[field]) return 'too_long';
-  return undefined;
-};
+export const textProblem = (value: unknown, field: keyof typeof textMaxLength): FieldProblem | undefined =>
+  sharedTextProblem(value, textMaxLength[field]);
 
 /**
  * Explains why a TTL is unacceptable, or undefined when it is a positive
