@@ -67,6 +67,26 @@ export type MeteredCompletionDeps = {
 
 type Opened = { readonly stream: LlmStream; readonly iterator: AsyncIterator<StreamItem>; readonly first: Promise<IteratorResult<StreamItem>> };
 
+/** The outcome of a stream that ended (completed or stopped by the client), with what was settled. */
+const finished = (
+  candidate: ProviderCandidate,
+  usage: Usage,
+  ended: CompletionDone['ended'],
+  hold: { readonly reservationId: string; readonly held: number },
+  settled: Settled & { readonly capped: boolean },
+): { kind: 'done'; outcome: E.Either<GatewayError, CompletionDone> } => ({
+  kind: 'done',
+  outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage, ended, ...hold, ...settled }),
+});
+
+/** What settles when nothing was charged: the account as it stands. */
+const nothingCharged = (balances: { readonly balance: number; readonly available: number }) => ({
+  charged: 0,
+  balance: balances.balance,
+  available: balances.available,
+  capped: false,
+});
+
 const providerError = (llm: LlmError | undefined, thrown: unknown, settled?: Settled): GatewayError => ({
   _tag: llm?._tag === 'ProviderUnavailable' || llm?._tag === 'ProviderRateLimited' ? 'ProviderUnavailable' : 'ProviderError',
   message: llm?.message ?? (thrown instanceof Error ? thrown.message : 'provider failed'),
@@ -202,9 +222,8 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     // A cancel that arrived during the permission check or the rate limit must not take a hold or call the provider.
     if (signal.aborted) {
       signal.removeEventListener('abort', stop);
-      const now = await ledger.balance(req.userId);
-      const nothing = { inputTokens: 0, outputTokens: 0 };
-      return { kind: 'done', outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage: nothing, ended: 'stopped', reservationId: '', held: 0, charged: 0, balance: now.balance, available: now.available, capped: false }) };
+      const noUsage = { inputTokens: 0, outputTokens: 0 };
+      return finished(candidate, noUsage, 'stopped', { reservationId: '', held: 0 }, nothingCharged(await ledger.balance(req.userId)));
     }
     try {
       const reservationId = ids.newId();
@@ -244,7 +263,7 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
       const usage = await pump(opened, counting, signal);
       const settled = await settle(req.userId, reservationId, held, sheet, candidate, usage, req.requestId);
       const ended = signal.aborted ? 'stopped' : 'completed';
-      return { kind: 'done', outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage, ended, reservationId, held, ...settled }) };
+      return finished(candidate, usage, ended, { reservationId, held }, settled);
     } catch (thrown) {
       const llm = llmErrorOf(thrown);
       const produced = llm?.partialUsage ?? opened.stream.usageSoFar();
@@ -252,14 +271,13 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
         // Nothing reached the client and nothing was produced: the hold goes back in full, and another provider may try.
         await release(req.userId, reservationId, llm?._tag ?? 'provider_failed', req.requestId);
         if (signal.aborted) {
-          const settledNothing = await ledger.balance(req.userId);
-          return { kind: 'done', outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage: produced, ended: 'stopped', reservationId, held, charged: 0, balance: settledNothing.balance, available: settledNothing.available, capped: false }) };
+          return finished(candidate, produced, 'stopped', { reservationId, held }, nothingCharged(await ledger.balance(req.userId)));
         }
         return { kind: 'failed', error: providerError(llm, thrown), fallback: llm?.retryable !== false };
       }
       const settled = await settle(req.userId, reservationId, held, sheet, candidate, produced, req.requestId);
       if (signal.aborted) {
-        return { kind: 'done', outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage: produced, ended: 'stopped', reservationId, held, ...settled }) };
+        return finished(candidate, produced, 'stopped', { reservationId, held }, settled);
       }
       return { kind: 'done', outcome: E.left(providerError(llm, thrown, { charged: settled.charged, balance: settled.balance, available: settled.available })) };
     }
