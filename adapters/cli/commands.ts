@@ -1,11 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { SingleBar } from 'cli-progress';
-import { SignJWT } from 'jose';
 import { auditLedger } from '../../application/audit.js';
 import { makeLedger } from '../../application/credits/ledger.js';
 import { balanceAt, history } from '../../application/credits/queries.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import type { CreditAccountError } from '../../domain/creditAccount/index.js';
+import { mintDevToken } from '../auth/jwtMint.js';
 import { systemClock, systemIds } from '../system/clockAndIds.js';
 import type { Parsed } from './args.js';
 import { duration, instant, integer, positional, required, UsageError } from './args.js';
@@ -58,11 +58,11 @@ const token = async (p: Parsed, io: Io, json: boolean): Promise<number> => {
   const secret = p.flags.secret ?? io.env['JWT_SECRET'];
   if (secret === undefined || secret.length < 32) throw new UsageError('a JWT secret of at least 32 characters is needed (--secret or JWT_SECRET)');
   const ttlMs = duration(p.flags.ttl ?? '1h', 'ttl');
-  let jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt();
-  jwt = jwt.setExpirationTime(Math.floor((Date.now() + ttlMs) / 1000));
-  if (io.env['JWT_ISSUER']) jwt = jwt.setIssuer(io.env['JWT_ISSUER']);
-  if (io.env['JWT_AUDIENCE']) jwt = jwt.setAudience(io.env['JWT_AUDIENCE']);
-  const signed = await jwt.sign(new TextEncoder().encode(secret));
+  const signed = await mintDevToken(secret, sub, {
+    expiresInS: Math.max(1, Math.floor(ttlMs / 1000)),
+    ...(io.env['JWT_ISSUER'] ? { issuer: io.env['JWT_ISSUER'] } : {}),
+    ...(io.env['JWT_AUDIENCE'] ? { audience: io.env['JWT_AUDIENCE'] } : {}),
+  });
   print(io, json, { ok: true, token: signed }, signed);
   return 0;
 };
