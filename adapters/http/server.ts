@@ -10,7 +10,8 @@ import type { HttpMetrics } from './ops/metrics.js';
 import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
-import type { Sora2PluginOptions } from './sora2/plugin.js';
+import { mcpPlugin } from '../mcp/mcpPlugin.js';
+import type { Sora2Exposed, Sora2PluginOptions } from './sora2/plugin.js';
 import { sora2Plugin } from './sora2/plugin.js';
 import { sora2RouteSpecs } from './sora2/routes.js';
 
@@ -61,6 +62,9 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
 
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
+
+  const sora2 = () => (server.plugins as { sora2?: Sora2Exposed }).sora2;
+  await server.register({ plugin: mcpPlugin, options: { app, idempotency: creditsDeps.idempotency, videoJobs: () => sora2()?.jobs, version: API_VERSION } });
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));
