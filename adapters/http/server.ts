@@ -16,6 +16,7 @@ import { googleOAuthFromConfig, publicBaseUrl } from '../auth/googleOAuth.js';
 import type { StaticClient } from '../oauth/clientRegistry.js';
 import { mountAuthorizationServer, OAUTH_CALLBACK_PATH } from '../oauth/authorizationServer.js';
 import { watchClientsFile } from '../oauth/clientsFile.js';
+import { registerScopeGuard } from '../oauth/scopeGuard.js';
 import type { Sora2Exposed, Sora2PluginOptions } from './sora2/plugin.js';
 import { sora2Plugin } from './sora2/plugin.js';
 import { sora2RouteSpecs } from './sora2/routes.js';
@@ -64,6 +65,7 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
   instrumentServer(server, metrics);
   await registerRequestLogging(server, app.logger);
   registerJwtAuth(server, app.verifier);
+  registerScopeGuard(server);
 
   const specs: RouteSpec[] = [];
   const creditsDeps = { app, metrics, idempotency: makeIdempotency({ store: app.sessions.idempotency, logger: app.logger }) };

@@ -158,3 +158,52 @@ describe('OAuth 2.1 authorization server', () => {
     await agent.close();
   });
 });
+
+describe('scopes and static clients', () => {
+  it('limits an OAuth token to the routes its scopes name; a first-party token is unaffected', async () => {
+    const scoped = await kit.token('google:g-777', { claims: { scope: 'credits:read' }, audience: `${base}/api` });
+    const read = await kit.inject({ method: 'GET', url: '/api/credits/google:g-777', headers: { authorization: `Bearer ${scoped}` } });
+    expect(read.statusCode).toBe(200);
+    const deduct = await kit.inject({
+      method: 'POST',
+      url: '/api/credits/deduct',
+      headers: { authorization: `Bearer ${scoped}`, 'idempotency-key': 'scope-1', 'content-type': 'application/json' },
+      payload: { userId: 'google:g-777', credits: 5, service: 'sora2' },
+    });
+    expect(deduct.statusCode).toBe(403);
+    expect(JSON.parse(deduct.payload)).toMatchObject({ type: '/problems/insufficient-scope', scope: 'credits:deduct' });
+    expect(deduct.headers['www-authenticate']).toBe('Bearer error="insufficient_scope", scope="credits:deduct"');
+    const grant = await kit.inject({
+      method: 'POST',
+      url: '/api/credits/google:g-777/grants',
+      headers: { authorization: `Bearer ${scoped}`, 'content-type': 'application/json' },
+      payload: { credits: 5 },
+    });
+    expect(grant.statusCode).toBe(403);
+    const firstParty = await kit.inject({
+      method: 'POST',
+      url: '/api/credits/deduct',
+      headers: { authorization: `Bearer ${await kit.token('google:g-777')}`, 'idempotency-key': 'scope-2', 'content-type': 'application/json' },
+      payload: { userId: 'google:g-777', credits: 5, service: 'sora2' },
+    });
+    expect(firstParty.statusCode).toBe(200);
+  });
+
+  it('accepts a client named by its Client ID Metadata Document, and refuses a document that names someone else', async () => {
+    const { createServer: createHttp } = await import('node:http');
+    const docs = createHttp((req, res) => {
+      const self = `http://127.0.0.1:${(docs.address() as { port: number }).port}${req.url}`;
+      const body = req.url === '/agent.json' ? { client_id: self, client_name: 'Doc agent', redirect_uris: ['http://127.0.0.1:9/cb'] } : { client_id: 'https://elsewhere.example/x.json', redirect_uris: ['http://127.0.0.1:9/cb'] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => docs.listen(0, '127.0.0.1', resolve));
+    const port = (docs.address() as { port: number }).port;
+    const authorize = (clientId: string) =>
+      `${base}/oauth/authorize?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', scope: 'credits:read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'x' }).toString()}`;
+    const { url } = await makeBrowser().browse(authorize(`http://127.0.0.1:${port}/agent.json`), 'http://127.0.0.1:9/cb');
+    expect(url.searchParams.get('code')).not.toBeNull();
+    const impostor = await fetch(authorize(`http://127.0.0.1:${port}/impostor.json`), { redirect: 'manual' });
+    expect(impostor.status).toBe(400); // unknown client: shown to the user, never redirected
+    docs.close();
+  });
+});
