@@ -66,6 +66,7 @@ const applyToTally = (t: AccountTally, e: CreditAccountEvent): string | undefine
       t.spent += e.data.amount;
       return undefined;
     case 'DeductionRefunded':
+    case 'SettlementRefunded':
       t.balance += e.data.amount;
       t.refunded += e.data.amount;
       return undefined;
