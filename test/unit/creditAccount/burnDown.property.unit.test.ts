@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import type { CreditAccountCommand, CreditAccountEvent, CreditAccountState, OpenAccount } from '../../../domain/creditAccount/index.js';
 import { creditAccountDecider } from '../../../domain/creditAccount/index.js';
+import { applyMoneyRules, finalMoneyRules, newMoneyTally } from '../../../application/auditMoneyRules.js';
 import { T0 } from './fixtures.js';
 
 /**
@@ -121,6 +122,8 @@ const checkState = (state: CreditAccountState, infos: Map<string, GrantInfo>) =>
 const run = (list: readonly Step[]) => {
   let state = creditAccountDecider.initialState;
   const infos = new Map<string, GrantInfo>();
+  // The auditor replays the same history and must find nothing wrong with it.
+  const audit = newMoneyTally();
   let at = T0;
   for (const s of list) {
     at += s.delayMs;
@@ -129,6 +132,7 @@ const run = (list: readonly Step[]) => {
     if (E.isLeft(decision)) continue;
     for (const e of decision.right) {
       checkEvent(e, state, infos);
+      expect(applyMoneyRules(audit, e)).toEqual([]);
       state = creditAccountDecider.evolve(state, e);
     }
     checkState(state, infos);
@@ -137,6 +141,7 @@ const run = (list: readonly Step[]) => {
       for (const p of state.grants.values()) if (expiredAt(infos.get(p.grantId) as GrantInfo, at)) expect(p.free).toBe(0);
     }
   }
+  expect(finalMoneyRules(audit)).toEqual([]);
   return state;
 };
 
