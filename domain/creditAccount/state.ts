@@ -186,6 +186,8 @@ const evolveOpen = (s: OpenAccount, event: Exclude<CreditAccountEvent, { type: '
   switch (event.type) {
     case 'CreditsGranted': {
       const d = event.data;
+      // A reused grant id only reaches history by forgery (decide refuses it); the audit names it, and the first grant's pot stays.
+      if (s.grants.has(d.grantId)) return { ...s, balance: s.balance + d.amount, totals: { ...s.totals, granted: s.totals.granted + d.amount } };
       const pot: GrantPot = {
         grantId: d.grantId,
         amount: d.amount,
