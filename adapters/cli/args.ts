@@ -19,9 +19,9 @@ export const HELP = `ledger: operate and audit the credit ledger
 Usage: ledger <command> [arguments] [--json]
 
 Commands
-  grant <account> <amount> [--id ID] [--expires ISO] [--reason TEXT]
+  grant <account> <amount> [--id ID] [--expires ISO] [--priority N] [--reason TEXT]
   deduct <account> <amount> --id ID [--service NAME] [--reason TEXT]
-  refund <account> <amount> --deduction ID --id ID [--reason TEXT]
+  refund <account> <amount> (--deduction ID | --settlement RESERVATION) --id ID [--reason TEXT]
   reserve <account> <amount> --id ID [--ttl 10m] [--service NAME]
   settle <account> --id ID --charge N [--provider P --model M --input-tokens N --output-tokens N --price-version V]
   release <account> --id ID [--reason TEXT]
@@ -45,6 +45,8 @@ const options = {
   reason: { type: 'string' },
   service: { type: 'string' },
   deduction: { type: 'string' },
+  settlement: { type: 'string' },
+  priority: { type: 'string' },
   ttl: { type: 'string' },
   charge: { type: 'string' },
   provider: { type: 'string' },
