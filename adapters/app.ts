@@ -16,6 +16,9 @@ import type { RateLimiter } from '../application/ports/rateLimiter.js';
 import { perMinute } from '../application/ports/rateLimiter.js';
 import type { SessionStore } from '../application/ports/sessionStore.js';
 import type { TokenVerifier } from '../application/ports/tokenVerifier.js';
+import { guardEventStore } from '../application/storeOutage.js';
+import type { Supervisor } from '../application/supervisor.js';
+import { makeSupervisor } from '../application/supervisor.js';
 import { makeJwtVerifier } from './auth/jwtVerifier.js';
 import type { Config } from './config.js';
 import { openEventStore } from './eventstore/fromUrl.js';
@@ -51,6 +54,8 @@ export type App = {
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
   readonly sweeper: Sweeper;
+  /** Background work (sweeper, subscriptions, video poller, pending settlements) and its state for /health and /metrics. */
+  readonly supervisor: Supervisor;
   readonly redis: Redis | undefined;
   readonly close: () => Promise<void>;
 };
@@ -87,7 +92,8 @@ export const buildApp = async (
   const ids = overrides.ids ?? systemIds;
   const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
   if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
-  const store = overrides.store ?? (await openEventStore(config.EVENT_STORE));
+  // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
+  const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE)));
   const limits = perMinute(config.RATE_LIMIT_REQUESTS_PER_MIN, config.RATE_LIMIT_TOKENS_PER_MIN);
   let redis: Redis | undefined;
   let limiter: RateLimiter;
@@ -120,7 +126,8 @@ export const buildApp = async (
     logger,
     holdTtlMs: config.HOLD_TTL_MS,
   });
-  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS });
+  const supervisor = makeSupervisor({ clock, ids, logger });
+  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
   return {
     config,
@@ -139,6 +146,7 @@ export const buildApp = async (
     select,
     completion,
     sweeper,
+    supervisor,
     redis,
     close: async () => {
       await sweeper.stop();

@@ -63,6 +63,8 @@ if (isEntryPoint) {
           process.exit(1);
         });
     };
+    // A stray rejection must not take every in-flight stream down with the process: logged and counted (/health).
+    process.on('unhandledRejection', (reason) => service.app.supervisor.unhandledRejection(reason));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {

@@ -228,6 +228,7 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     try {
       const reservationId = ids.newId();
       let opened: Opened | undefined;
+      // A hold that cannot be written (the store is down) throws: the finally below aborts the request opened on the decision.
       const held = await ledger.reserve(
         { accountId: req.userId, reservationId, amount: hold.right.credits, ttlMs: deps.holdTtlMs, purpose: { service: 'llm', provider: candidate.provider.name, model: candidate.model, requestId: req.requestId } },
         { correlationId: req.requestId, onDecided: () => (opened = open(candidate, req, maxTokens, upstream.signal)) },
@@ -244,6 +245,9 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
       return await streamAndSettle(req, candidate, sheet, reservationId, hold.right.credits, stream, sink, signal);
     } finally {
       signal.removeEventListener('abort', stop);
+      // Whatever happened, the upstream request ends here: a refused or failed hold must not leave it
+      // generating for nobody or holding its provider slot (aborting a finished stream is a no-op).
+      upstream.abort();
     }
   };
 
