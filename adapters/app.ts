@@ -25,6 +25,7 @@ import { openEventStore } from './eventstore/fromUrl.js';
 import { makeInProcessRateLimiter, makeInProcessSessionStore } from './inprocess/index.js';
 import type { LlmSetup } from './llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from './llm/providersFromEnv.js';
+import { countTextTokens } from './llm/tokenizer.js';
 import type { AppLogger } from './logging.js';
 import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
@@ -115,6 +116,7 @@ export const buildApp = async (
     const plan = router.plan({ model, messages: [], maxTokens: 1 }, preference);
     return E.isLeft(plan) ? [] : plan.right.map((c) => ({ provider: c.provider, model: c.request.model }));
   };
+  const supervisor = makeSupervisor({ clock, ids, logger });
   const completion = makeMeteredCompletion({
     ledger,
     access,
@@ -125,8 +127,11 @@ export const buildApp = async (
     ids,
     logger,
     holdTtlMs: config.HOLD_TTL_MS,
+    progressMs: config.HOLD_PROGRESS_MS,
+    streamMaxMs: config.STREAM_MAX_MS,
+    supervisor,
+    countOutputTokens: countTextTokens,
   });
-  const supervisor = makeSupervisor({ clock, ids, logger });
   const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
   return {

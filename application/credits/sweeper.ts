@@ -54,6 +54,8 @@ export const makeSweeper = (deps: SweeperDeps) => {
     const accountId = recorded.streamName.slice(ACCOUNT_STREAM_PREFIX.length);
     switch (event.type) {
       case 'CreditsReserved':
+      case 'ReservationProgressed':
+        // Progress moves a running hold's expiry: it falls due later.
         return track(accountId, `r:${event.data.reservationId}`, event.data.expiresAt);
       case 'ReservationSettled':
       case 'ReservationReleased':

@@ -14,9 +14,11 @@ import type { Usage } from '../ports/llmProvider.js';
  * The write is fired and its result reacted to later: no chunk ever waits for
  * the store. The stream must stop (and settle) when:
  * - the ledger refused the progress (the hold expired or was resolved): `holdLost`;
- * - the store has not taken a progress for so long that the hold would end
- *   within one more interval: `holdNotExtended` (stopping then leaves the
- *   settle time to land before any sweeper can expire the hold);
+ * - the store has not taken a progress for so long that the hold is within
+ *   its safety margin of ending (a quarter of the TTL, and at least two
+ *   progress intervals): `holdNotExtended`. Stopping then leaves the settle
+ *   time to land before any sweeper can expire the hold, even when chunks
+ *   arrive seconds apart;
  * - the stream ran `streamMaxMs`: `streamMax`.
  */
 export type StreamStopReason = 'holdLost' | 'holdNotExtended' | 'streamMax';
@@ -78,6 +80,7 @@ export const makeHoldKeeper = (deps: HoldKeeperDeps, hold: KeptHold): HoldKeeper
   let writing: Promise<void> | undefined;
   let stop: StreamStopReason | undefined;
   let recorded: { charge: number; usage: Usage } | undefined;
+  const marginMs = Math.max(2 * deps.progressMs, Math.floor(deps.holdTtlMs / 4));
 
   const fire = (usage: Usage, now: number) => {
     lastWriteAt = now;
@@ -117,7 +120,7 @@ export const makeHoldKeeper = (deps: HoldKeeperDeps, hold: KeptHold): HoldKeeper
       if (stop !== undefined) return stop;
       const now = clock.now();
       if (now - hold.startedAt >= deps.streamMaxMs) return (stop = 'streamMax');
-      if (now >= expiresAt - deps.progressMs) return (stop = 'holdNotExtended');
+      if (now >= expiresAt - marginMs) return (stop = 'holdNotExtended');
       if (writing === undefined && now - lastWriteAt >= deps.progressMs) fire(usage, now);
       return undefined;
     },
