@@ -59,6 +59,7 @@ export const makeSupervisor = (deps: SupervisorDeps) => {
   const { clock, logger } = deps;
   const policy = deps.backoff ?? DEFAULT_BACKOFF;
   const tasks = new Map<string, MutableTask>();
+  const gauges = new Map<string, () => number>();
   let unhandledRejections = 0;
 
   const entry = (name: string): MutableTask => {
@@ -188,6 +189,7 @@ export const makeSupervisor = (deps: SupervisorDeps) => {
     const now = clock.now();
     return {
       unhandledRejections,
+      gauges: Object.fromEntries([...gauges].map(([name, read]) => [name, read()])),
       tasks: [...tasks.values()].map(({ lagAt, ...t }): TaskState => ({
         ...t,
         // A loop's lag grows while it fails; a subscription's is the age of the last event, fixed when handled.
@@ -198,6 +200,8 @@ export const makeSupervisor = (deps: SupervisorDeps) => {
 
   return {
     task,
+    /** A number read when the state is (pending settlements, running jobs...). */
+    gauge: (name: string, read: () => number) => void gauges.set(name, read),
     every,
     subscribe,
     state,

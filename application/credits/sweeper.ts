@@ -38,6 +38,7 @@ export const makeSweeper = (deps: SweeperDeps) => {
   let subscription: Subscription | undefined;
   let loop: Loop | undefined;
   let sweeping = false;
+  supervisor.gauge('sweeper.trackedAccounts', () => due.size);
 
   const track = (accountId: string, id: string, at: number | undefined) => {
     const items = due.get(accountId) ?? new Map<string, number>();

@@ -4,7 +4,7 @@ import { holdFor, resolveMaxTokens } from '../../domain/pricing/charge.js';
 import type { Ledger } from '../credits/ledger.js';
 import type { AccessControl } from '../permissions/access.js';
 import type { Clock, Ids, Logger } from '../ports/clock.js';
-import type { ChatMessage, LlmError, LlmStream, ProviderPreference, StreamItem, Usage } from '../ports/llmProvider.js';
+import type { ChatMessage, LlmStream, ProviderPreference, StreamItem, Usage } from '../ports/llmProvider.js';
 import { llmErrorOf } from '../ports/llmProvider.js';
 import type { ProviderCandidate, ProviderSelector } from '../ports/providerSelector.js';
 import type { RateLimiter } from '../ports/rateLimiter.js';
@@ -15,6 +15,7 @@ import type { Settlements } from './settlements.js';
 import { makeSettlements } from './settlements.js';
 import type { StreamHold } from './streamHold.js';
 import { openStreamHold } from './streamHold.js';
+import { finished, nothingCharged, providerError } from './outcomes.js';
 
 /**
  * One metered completion, in the order the design fixes: permission, rate
@@ -94,34 +95,6 @@ export const DEFAULT_PROGRESS_MS = 5_000;
 export const DEFAULT_STREAM_MAX_MS = 30 * 60 * 1000;
 
 type Opened = { readonly stream: LlmStream; readonly iterator: AsyncIterator<StreamItem>; readonly first: Promise<IteratorResult<StreamItem>> };
-
-/** The outcome of a stream that ended (completed or stopped by the client), with what was settled. */
-const finished = (
-  candidate: ProviderCandidate,
-  usage: Usage,
-  ended: CompletionDone['ended'],
-  hold: { readonly reservationId: string; readonly held: number },
-  settled: Settled & { readonly capped: boolean },
-  stopReason?: StreamStopReason,
-): { kind: 'done'; outcome: E.Either<GatewayError, CompletionDone> } => ({
-  kind: 'done',
-  outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage, ended, ...(stopReason === undefined ? {} : { stopReason }), ...hold, ...settled }),
-});
-
-/** What settles when nothing was charged: the account as it stands. */
-const nothingCharged = (balances: { readonly balance: number; readonly available: number }) => ({
-  charged: 0,
-  balance: balances.balance,
-  available: balances.available,
-  capped: false,
-});
-
-const providerError = (llm: LlmError | undefined, thrown: unknown, settled?: Settled): GatewayError => ({
-  _tag: llm?._tag === 'ProviderUnavailable' || llm?._tag === 'ProviderRateLimited' ? 'ProviderUnavailable' : 'ProviderError',
-  message: llm?.message ?? (thrown instanceof Error ? thrown.message : 'provider failed'),
-  retryable: llm?.retryable ?? true,
-  ...(settled === undefined ? {} : { settled }),
-});
 
 export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
   const { ledger, clock, ids, logger } = deps;

@@ -55,6 +55,7 @@ export const makeSettlements = (deps: SettlementsDeps) => {
   const policy = deps.backoff ?? { initialMs: 200, maxMs: 30_000 };
   const foregroundAttempts = deps.foregroundAttempts ?? 2;
   const pending = new Map<string, Promise<void>>();
+  supervisor.gauge('settlements.pending', () => pending.size);
 
   const once = (input: SettleInput) =>
     ledger.settle(

@@ -35,6 +35,7 @@ export const makeVideoPoller = (deps: VideoPollerDeps) => {
   let subscription: Subscription | undefined;
   let loop: Loop | undefined;
   let polling: Promise<number> | undefined;
+  supervisor.gauge('video.runningJobs', () => running.size);
 
   const track = (streamName: string, recorded: Parameters<typeof decodeVideoJobEvent>[0]) => {
     const event = decodeVideoJobEvent(recorded);
