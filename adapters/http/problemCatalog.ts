@@ -45,6 +45,7 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('internal-error', 500, 'Internal server error', 'An unexpected error; it is logged with the request id.'),
   entry('provider-error', 502, 'Provider error', 'The AI provider refused or failed the request.'),
   entry('service-unavailable', 503, 'Service unavailable', 'A dependency is down; retry later.'),
+  entry('event-store-unavailable', 503, 'Event store unavailable', 'The ledger\'s event store does not answer. What the request would have written was not written, or was written once: retrying the same request (the same Idempotency-Key) after Retry-After never writes it twice.'),
   entry('session-store-unavailable', 503, 'Session store unavailable', 'Redis (sessions, idempotency keys) does not answer. Nothing was charged; retry after Retry-After.'),
   entry('rate-limiter-unavailable', 503, 'Rate limiter unavailable', 'Redis (rate limits) does not answer. Requests are refused, never let through unlimited; retry after Retry-After.'),
   entry('auth-unavailable', 503, 'Token verification unavailable', 'The signing keys (JWKS) cannot be fetched, so no token can be verified right now.'),

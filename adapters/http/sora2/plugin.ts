@@ -80,7 +80,7 @@ export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readon
     logger: app.logger,
     ...(options.holdTtlMs === undefined ? {} : { holdTtlMs: options.holdTtlMs }),
   });
-  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000 });
+  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000, supervisor: app.supervisor });
   return { signIn, jobs, poller, video, deps: { signIn, jobs, limiter: app.limiter, publicUrl: publicBaseUrl(app.config) } };
 };
 
