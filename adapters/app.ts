@@ -27,6 +27,7 @@ import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
 import { makeRedisSessionStore } from './redis/redisSessionStore.js';
 import { systemClock, systemIds } from './system/clockAndIds.js';
+import { startLedgerLog, type RunningLedgerLog } from './ledger/runLedgerLog.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -52,6 +53,8 @@ export type App = {
   readonly completion: MeteredCompletion;
   readonly sweeper: Sweeper;
   readonly redis: Redis | undefined;
+  /** The Merkle log over the global order, its checkpoints and proofs (docs/audit.md). */
+  readonly ledgerLog: RunningLedgerLog;
   readonly close: () => Promise<void>;
 };
 
@@ -88,6 +91,10 @@ export const buildApp = async (
   const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
   if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
   const store = overrides.store ?? (await openEventStore(config.EVENT_STORE));
+  const ledgerLog = await startLedgerLog(config, env, store, logger).catch(async (error: unknown) => {
+    if (overrides.store === undefined) await store.close();
+    throw error;
+  });
   const limits = perMinute(config.RATE_LIMIT_REQUESTS_PER_MIN, config.RATE_LIMIT_TOKENS_PER_MIN);
   let redis: Redis | undefined;
   let limiter: RateLimiter;
@@ -140,8 +147,10 @@ export const buildApp = async (
     completion,
     sweeper,
     redis,
+    ledgerLog,
     close: async () => {
       await sweeper.stop();
+      await ledgerLog.stop();
       await store.close();
       if (redis !== undefined) await redis.quit().catch(() => undefined);
     },

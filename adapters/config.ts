@@ -98,6 +98,12 @@ const spec = {
   RESUME_WINDOW_MS: [intFrom('RESUME_WINDOW_MS', 0, 3_600_000), '60000'],
   HTTP_MAX_BODY_BYTES: [intFrom('HTTP_MAX_BODY_BYTES', 1024, 16_777_216), '65536'],
   LOG_LEVEL: [logLevel, 'info'],
+  // The provable ledger (docs/audit.md).
+  LEDGER_SIGNING_KEY_FILE: [nonEmpty, undefined],
+  LEDGER_ORIGIN: [nonEmpty, 'credit-ledger.local/log'],
+  LEDGER_STATE_DIR: [nonEmpty, undefined],
+  CHECKPOINT_EVERY: [intFrom('CHECKPOINT_EVERY', 1, 1_000_000_000), '1000'],
+  CHECKPOINT_INTERVAL_MS: [intFrom('CHECKPOINT_INTERVAL_MS', 100, 86_400_000), '60000'],
 } as const;
 
 type Spec = typeof spec;

@@ -8,6 +8,7 @@ import { registerRequestLogging } from './logging.js';
 import type { RouteSpec } from './openapi.js';
 import type { HttpMetrics } from './ops/metrics.js';
 import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
+import { registerLedgerRoutes } from './ledger/ledgerRoutes.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
 import type { Sora2PluginOptions } from './sora2/plugin.js';
@@ -61,6 +62,8 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
 
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
+
+  specs.push(...registerLedgerRoutes(server, app));
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));
