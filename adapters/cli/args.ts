@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -31,6 +31,12 @@ Commands
   roles assign|revoke <user> <role>
   token <user> [--ttl 1h] [--secret S]   mint a dev JWT (HS256 with JWT_SECRET)
   audit [--at ISO]                replay everything, verify hash chains and invariants
+  key --public                    the checkpoint verifier key (C2SP vkey)
+  checkpoint [--out FILE]         sign and print the log's checkpoint (FILE.leaves beside it)
+  verify --checkpoint FILE --key VKEY   signature, then: today's log extends the checkpoint
+  verify --proof FILE --key VKEY        check an inclusion proof offline
+  prove <position> [--size N] [--out FILE]   inclusion proof of one event, with a signed checkpoint
+  witness --key KEY --state DIR [--log-key VKEY] [--name N] <url>   cosign consistent checkpoints
 
 The store comes from EVENT_STORE (default sqlite:data/ledger.db; also memory:,
 postgres://..., esdb://...). Exit codes: 0 done, 1 refused or audit failed, 2 bad usage.`;
@@ -54,6 +60,15 @@ const options = {
   from: { type: 'string' },
   limit: { type: 'string' },
   secret: { type: 'string' },
+  public: { type: 'boolean' },
+  out: { type: 'string' },
+  checkpoint: { type: 'string' },
+  key: { type: 'string' },
+  proof: { type: 'string' },
+  size: { type: 'string' },
+  state: { type: 'string' },
+  'log-key': { type: 'string' },
+  name: { type: 'string' },
 } as const;
 
 export type Parsed = {

@@ -38,11 +38,15 @@ export const formatVkey = (name: string, publicKey: Uint8Array, algorithm = ALG_
   `${name}+${Buffer.from(keyId(name, algorithm, publicKey)).toString('hex')}+${Buffer.from(Uint8Array.of(algorithm, ...publicKey)).toString('base64')}`;
 
 export const parseVkey = (text: string): E.Either<string, VerifierKey> => {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) return E.left('a verifier key is name+keyid+base64key');
-  const [name, hexId, b64] = parts as [string, string, string];
+  // The base64 key may itself contain "+": only the first two separate fields.
+  const trimmed = text.trim();
+  const first = trimmed.indexOf('+');
+  const second = first < 0 ? -1 : trimmed.indexOf('+', first + 1);
+  if (second < 0) return E.left('a verifier key is name+keyid+base64key');
+  const [name, hexId, b64] = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
   if (!isKeyName(name) || !/^[0-9a-f]{8}$/.test(hexId)) return E.left('the verifier key has a bad name or key id');
   const raw = Buffer.from(b64, 'base64');
+  if (raw.toString('base64') !== b64) return E.left('the verifier key is not base64');
   const algorithm = raw[0];
   if (raw.length !== 33 || (algorithm !== ALG_ED25519 && algorithm !== ALG_COSIGNATURE_V1)) return E.left('the verifier key is not an Ed25519 key');
   const publicKey = Uint8Array.from(raw.subarray(1));
