@@ -3,7 +3,7 @@ import type { GatewayError } from '../../application/gateway/errors.js';
 import type { CompletionDone, CompletionRequest, MeteredCompletion } from '../../application/gateway/meteredCompletion.js';
 import type { Logger } from '../../application/ports/clock.js';
 import type { CompletionFrame } from './protocol.js';
-import { doneFrame, errorFrame, toWireError, wireError } from './protocol.js';
+import { doneFrame, errorFrame, toWireError, wireError, type DoneInfo } from './protocol.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
 import type { Conn, Running, StopReason } from './types.js';
 
@@ -65,7 +65,7 @@ export const makeRequests = (deps: RequestsDeps) => {
     }
     const done = outcome.right;
     return {
-      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done }),
+      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done, receipt: (done as { receipt?: DoneInfo['receipt'] }).receipt }),
       outcome: done.ended === 'completed' ? 'completed' : `stopped:${running.stopReason ?? 'unknown'}`,
       fields: {
         provider: done.provider,

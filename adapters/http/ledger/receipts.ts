@@ -31,3 +31,23 @@ export const ReceiptSchema = {
   description: 'Where the event is in the Merkle log: its global position and leaf hash (hex). Prove it with /api/ledger/proof/inclusion.',
   properties: { position: { type: 'integer' }, leafHash: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
 } as const;
+
+/** The receipt of a settled hold (the WS `done` frame's charge). */
+export const settlementReceipt = (app: App, accountId: string, reservationId: string) =>
+  receiptFor(app, accountId, 'ReservationSettled', 'reservationId', reservationId);
+
+type Run = App['completion']['run'];
+
+/**
+ * The completion with a receipt on every charged outcome: after the settle
+ * was written (the stream is over), one short read finds the settlement
+ * event. Used by the WebSocket gateway for its `done` frame.
+ */
+export const withSettlementReceipts = (app: App): Pick<App['completion'], 'run'> => ({
+  run: async (...args: Parameters<Run>) => {
+    const outcome = await app.completion.run(...args);
+    if (outcome._tag === 'Left' || outcome.right.charged <= 0) return outcome;
+    const found = await settlementReceipt(app, args[0].userId, outcome.right.reservationId);
+    return found.receipt === undefined ? outcome : { ...outcome, right: { ...outcome.right, receipt: found.receipt } };
+  },
+});
