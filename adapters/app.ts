@@ -31,6 +31,7 @@ import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
 import { makeRedisSessionStore } from './redis/redisSessionStore.js';
 import { systemClock, systemIds } from './system/clockAndIds.js';
+import { startLedgerLog, type RunningLedgerLog } from './ledger/runLedgerLog.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -58,6 +59,8 @@ export type App = {
   /** Background work (sweeper, subscriptions, video poller, pending settlements) and its state for /health and /metrics. */
   readonly supervisor: Supervisor;
   readonly redis: Redis | undefined;
+  /** The Merkle log over the global order, its checkpoints and proofs (docs/audit.md). */
+  readonly ledgerLog: RunningLedgerLog;
   readonly close: () => Promise<void>;
 };
 
@@ -95,6 +98,10 @@ export const buildApp = async (
   if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
   // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
   const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE)));
+  const ledgerLog = await startLedgerLog(config, env, store, logger).catch(async (error: unknown) => {
+    if (overrides.store === undefined) await store.close();
+    throw error;
+  });
   const limits = perMinute(config.RATE_LIMIT_REQUESTS_PER_MIN, config.RATE_LIMIT_TOKENS_PER_MIN);
   let redis: Redis | undefined;
   let limiter: RateLimiter;
@@ -153,8 +160,10 @@ export const buildApp = async (
     sweeper,
     supervisor,
     redis,
+    ledgerLog,
     close: async () => {
       await sweeper.stop();
+      await ledgerLog.stop();
       await store.close();
       if (redis !== undefined) await redis.quit().catch(() => undefined);
     },

@@ -102,6 +102,12 @@ const spec = {
   LOG_LEVEL: [logLevel, 'info'],
   // The OAuth authorization server's static clients (GPT builders'), written by `ledger oauth-clients add`.
   OAUTH_CLIENTS_FILE: [nonEmpty, 'data/oauth-clients.json'],
+  // The provable ledger (docs/audit.md).
+  LEDGER_SIGNING_KEY_FILE: [nonEmpty, undefined],
+  LEDGER_ORIGIN: [nonEmpty, 'credit-ledger.local/log'],
+  LEDGER_STATE_DIR: [nonEmpty, undefined],
+  CHECKPOINT_EVERY: [intFrom('CHECKPOINT_EVERY', 1, 1_000_000_000), '1000'],
+  CHECKPOINT_INTERVAL_MS: [intFrom('CHECKPOINT_INTERVAL_MS', 100, 86_400_000), '60000'],
 } as const;
 
 type Spec = typeof spec;

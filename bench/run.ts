@@ -12,6 +12,7 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'ledger', script: 'bench/ledger/commands.ts' },
   { name: 'append', script: 'bench/eventstore/appendBench.ts' },
   { name: 'audit', script: 'bench/ledger/auditReplay.ts' },
+  { name: 'merkle', script: 'bench/ledger/merkleAudit.ts' },
   { name: 'llm', script: 'bench/llm/chunkOverhead.ts' },
   { name: 'ttfc', script: 'bench/ws/ttfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },

@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'oauth-clients'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -33,6 +33,12 @@ Commands
   audit [--at ISO]                replay everything, verify hash chains and invariants
   oauth-clients add <name> --redirect-uri URI[,URI]   a static OAuth client (a GPT); prints its secret
   oauth-clients list | remove <clientId>             (file: OAUTH_CLIENTS_FILE, default data/oauth-clients.json)
+  key --public                    the checkpoint verifier key (C2SP vkey)
+  checkpoint [--out FILE]         sign and print the log's checkpoint (FILE.leaves beside it)
+  verify --checkpoint FILE --key VKEY   signature, then: today's log extends the checkpoint
+  verify --proof FILE --key VKEY        check an inclusion proof offline
+  prove <position> [--size N] [--out FILE]   inclusion proof of one event, with a signed checkpoint
+  witness --key KEY --state DIR [--log-key VKEY] [--name N] <url>   cosign consistent checkpoints
 
 The store comes from EVENT_STORE (default sqlite:data/ledger.db; also memory:,
 postgres://..., esdb://...). Exit codes: 0 done, 1 refused or audit failed, 2 bad usage.`;
@@ -59,6 +65,15 @@ const options = {
   limit: { type: 'string' },
   secret: { type: 'string' },
   'redirect-uri': { type: 'string' },
+  public: { type: 'boolean' },
+  out: { type: 'string' },
+  checkpoint: { type: 'string' },
+  key: { type: 'string' },
+  proof: { type: 'string' },
+  size: { type: 'string' },
+  state: { type: 'string' },
+  'log-key': { type: 'string' },
+  name: { type: 'string' },
 } as const;
 
 export type Parsed = {

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { SingleBar } from 'cli-progress';
-import { auditLedger } from '../../application/audit.js';
+import { auditLedger, type Violation } from '../../application/audit.js';
 import { makeLedger } from '../../application/credits/ledger.js';
 import { balanceAt, history } from '../../application/credits/queries.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
@@ -28,6 +28,9 @@ const answer = <T extends object>(io: Io, json: boolean, result: E.Either<Credit
 
 const dup = (v: { duplicate: boolean }) => (v.duplicate ? ' (repeat: nothing new recorded)' : '');
 
+const violationDetail = (v: Violation): string =>
+  v._tag === 'PositionGap' ? `position ${v.position}, expected ${v.expected}` : 'reason' in v ? v.reason : 'rule' in v ? v.rule : v.type;
+
 const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
   const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
   const bar = io.isTty && !json ? new SingleBar({ format: 'auditing |{bar}| {value} events', hideCursor: true, noTTYOutput: false }) : undefined;
@@ -45,9 +48,9 @@ const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promi
   if (json) io.out(JSON.stringify({ ok, ...report }));
   else {
     for (const a of report.accounts) io.out(`${a.accountId}\tbalance ${a.balance}\theld ${a.held}`);
-    for (const v of report.violations) io.err(`VIOLATION ${v._tag} ${v.streamName}@${v.revision} ${'reason' in v ? v.reason : 'rule' in v ? v.rule : v.type}`);
+    for (const v of report.violations) io.err(`VIOLATION ${v._tag} ${v.streamName}@${v.revision} ${violationDetail(v)}`);
     io.out(`${report.events} events in ${report.streams} streams, ${report.accounts.length} accounts, ${report.eventsPerSecond} events/s`);
-    io.out(`digest ${report.digest}`);
+    io.out(`digest ${report.digest} (Merkle root of the first ${report.size} events${at === undefined ? '' : `, committed at or before ${new Date(at).toISOString()}`})`);
     io.out(ok ? 'audit passed' : `audit FAILED: ${report.violations.length} violation(s)`);
   }
   return ok ? 0 : 1;

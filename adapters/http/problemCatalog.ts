@@ -29,6 +29,7 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('not-found', 404, 'Not found', 'No route or resource at this path.'),
   entry('account-not-found', 404, 'Account not found', 'The account has no history.'),
   entry('reservation-not-found', 404, 'Reservation not found', 'No hold with this id on the account.'),
+  entry('not-in-log', 404, 'Not in the log', 'The position or tree size asked for a proof is not in the ledger\'s Merkle log (yet); see docs/audit.md.'),
   entry('deduction-not-found', 404, 'Deduction not found', 'No deduction with this id on the account.'),
   entry('method-not-allowed', 405, 'Method not allowed', 'The path exists but not with this method.'),
   entry('id-conflict', 409, 'Id already used', 'A grant, deduction or hold id was first used with different inputs; `field` names the one that differs.'),

@@ -8,6 +8,7 @@ import { registerRequestLogging } from './logging.js';
 import type { RouteSpec } from './openapi.js';
 import type { HttpMetrics } from './ops/metrics.js';
 import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
+import { registerLedgerRoutes } from './ledger/ledgerRoutes.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
 import { mcpPlugin } from '../mcp/mcpPlugin.js';
@@ -95,6 +96,7 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
     plugin: mcpPlugin,
     options: { app, idempotency: creditsDeps.idempotency, videoJobs: () => sora2()?.jobs, version: API_VERSION, ...(oauthOn ? { authorizationServer: base } : {}) },
   });
+  specs.push(...registerLedgerRoutes(server, app));
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));

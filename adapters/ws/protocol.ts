@@ -169,6 +169,8 @@ export type DoneInfo = {
   /** `stopped` when cancel, a disconnect or shutdown ended the stream early. */
   readonly ended: 'completed' | 'stopped';
   readonly credits: Settled;
+  /** Where the settlement is in the Merkle log (docs/audit.md). */
+  readonly receipt?: { readonly position: number; readonly leafHash: string } | undefined;
 };
 
 export const doneFrame = (id: string, info: DoneInfo): string =>
@@ -180,6 +182,7 @@ export const doneFrame = (id: string, info: DoneInfo): string =>
     ended: info.ended,
     usage: { inputTokens: info.usage.inputTokens, outputTokens: info.usage.outputTokens, totalTokens: info.usage.inputTokens + info.usage.outputTokens },
     credits: { charged: info.credits.charged, balance: info.credits.balance, available: info.credits.available, ...(info.credits.pending === true ? { pending: true } : {}) },
+    ...(info.receipt === undefined ? {} : { receipt: info.receipt }),
   });
 
 export const errorFrame = (id: string | null, error: WireError): string => JSON.stringify({ id, type: 'error', error });

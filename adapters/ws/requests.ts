@@ -5,7 +5,7 @@ import type { Logger } from '../../application/ports/clock.js';
 import { isStoreUnavailable } from '../../application/ports/sessionStore.js';
 import { isEventStoreUnavailable } from '../../application/storeOutage.js';
 import type { CompletionFrame } from './protocol.js';
-import { doneFrame, errorFrame, toWireError, wireError } from './protocol.js';
+import { doneFrame, errorFrame, toWireError, wireError, type DoneInfo } from './protocol.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
 import type { Conn, Running, StopReason } from './types.js';
 
@@ -73,7 +73,7 @@ export const makeRequests = (deps: RequestsDeps) => {
     }
     const done = outcome.right;
     return {
-      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done }),
+      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done, receipt: (done as { receipt?: DoneInfo['receipt'] }).receipt }),
       outcome: done.ended === 'completed' ? 'completed' : `stopped:${running.stopReason ?? 'unknown'}`,
       fields: {
         provider: done.provider,

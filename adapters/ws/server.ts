@@ -13,6 +13,7 @@ import type { WsOptions } from './options.js';
 import { wsOptionsFrom } from './options.js';
 import { makeResumeBuffer } from './resumeBuffer.js';
 import type { GatewayStats } from './stats.js';
+import { withSettlementReceipts } from '../http/ledger/receipts.js';
 
 export type { GatewayStats } from './stats.js';
 
@@ -75,7 +76,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   const { logger } = app;
   const resume = makeResumeBuffer(options.resume, app.clock.now);
   const gateway: Gateway = makeGateway({
-    completion: app.completion,
+    completion: withSettlementReceipts(app),
     checkModel: (preference, model) => {
       const plan = app.llm.router.plan({ model, messages: [], maxTokens: 1 }, preference);
       return E.isLeft(plan) ? plan.left.message : undefined;

@@ -42,6 +42,7 @@ type EventRow = {
   readonly type: string;
   readonly data: RecordedEvent['data'];
   readonly metadata: EventMetadata;
+  readonly committed_at: string;
 };
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
@@ -51,6 +52,7 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   type: row.type,
   data: row.data,
   metadata: row.metadata,
+  committedAt: Number(row.committed_at),
 });
 
 /** Wakes the feed on NOTIFY from any process; gives up quietly on error (polling remains). */

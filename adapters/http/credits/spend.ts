@@ -12,6 +12,7 @@ import type { RouteDefinition } from '../route.js';
 import { defineRoute } from '../route.js';
 import { decodeInput } from '../schema.js';
 import { CheckBody, CheckSchema, DeductBody, DeductSchema, IdempotencyKey } from './codecs.js';
+import { deductionReceipt } from '../ledger/receipts.js';
 
 /** POST /api/credits/check and POST /api/credits/deduct. */
 export type CreditsDeps = { readonly app: App; readonly metrics: HttpMetrics; readonly idempotency: Idempotency };
@@ -119,7 +120,8 @@ const deductRoute = ({ app, metrics, idempotency }: CreditsDeps): RouteDefinitio
         metrics.ledgerCommand('deduct', deducted.right.duplicate ? 'duplicate' : 'ok');
         if (!deducted.right.duplicate) metrics.creditsCharged(payload.service, payload.credits);
         const { balance, held, available } = deducted.right;
-        return { status: 200, body: { userId: accountId, deductionId, charged: payload.credits, service: payload.service, balance, held, available }, final: true };
+        const receipt = await deductionReceipt(app, accountId, deductionId);
+        return { status: 200, body: { userId: accountId, deductionId, charged: payload.credits, service: payload.service, balance, held, available, ...receipt }, final: true };
       });
       return respondIdempotent(h, result);
     },

@@ -53,7 +53,10 @@ describe('ledger use cases', () => {
   });
 
   it('gives the balance at a past instant', async () => {
-    const { ledger, store, clock } = setup();
+    // "At T" is by the store's commit time (issue 10 case 8): the store shares the test clock.
+    const clock = makeTestClock();
+    const store = makeMemoryEventStore({ now: clock.now });
+    const ledger = makeLedger({ store, clock, ids: makeTestIds() });
     const t0 = clock.now();
     right(await ledger.grant({ accountId: 'a', grantId: 'g1', amount: 100 }));
     clock.advance(10_000);
