@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Principal } from '../../application/ports/tokenVerifier.js';
 import type { App } from '../app.js';
 import { extractToken, redactUrl } from '../auth/jwtRequest.js';
+import { installClientErrorHandler } from '../http/clientError.js';
 import type { Gateway } from './gateway.js';
 import { makeGateway } from './gateway.js';
 import type { WsOptions } from './options.js';
@@ -87,6 +88,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
       maxConnectionsPerUser: options.maxConnectionsPerUser,
       maxInflightPerConnection: options.maxInflightPerConnection,
       maxBufferedBytes: options.maxBufferedBytes,
+      budget: options.budget,
     },
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
@@ -153,6 +155,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'Upgrade' }).end('WebSocket endpoint: connect with ws://\n');
   });
+  installClientErrorHandler(server, logger);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: (error as Error).message }, 'upgrade failed');
