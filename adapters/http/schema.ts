@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { FieldError } from './problems.js';
+import { USER_ID_MAX_LENGTH, USER_ID_PATTERN } from '../auth/userId.js';
 import { validationProblem } from './problems.js';
 
 /**
@@ -169,7 +170,7 @@ export const boundedString = (name: string, maxLength: number, pattern: RegExp, 
     { type: 'string', minLength: 1, maxLength, pattern: pattern.source, description },
   );
 
-export const UserId = boundedString('UserId', 200, /^[A-Za-z0-9._:@|+-]+$/, 'A ledger account id (the JWT `sub` of its owner).');
+export const UserId = boundedString('UserId', USER_ID_MAX_LENGTH, USER_ID_PATTERN, 'A ledger account id (the JWT `sub` of its owner).');
 export const ServiceName = boundedString('ServiceName', 64, /^[a-z0-9][a-z0-9._:-]*$/, 'What the credits pay for, e.g. "sora2" or "llm".');
 
 /** A whole number from a query string ("10"), within bounds. */
