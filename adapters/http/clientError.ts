@@ -86,9 +86,11 @@ export const installClientErrorHandler = (listener: NodeServer, logger: AppLogge
       if (socket.writable) socket.end(rawProblemResponse(code));
       else socket.destroy();
     };
-    // A pipelined request may still be answering on this socket: our bytes go after its response.
-    const inFlight = (socket as Duplex & { _httpMessage?: { writableFinished?: boolean; once: (e: string, f: () => void) => void } })._httpMessage;
-    if (inFlight !== undefined && inFlight !== null && inFlight.writableFinished !== true) inFlight.once('finish', answer);
+    // A response already under way on this socket (a pipelined request) finishes first; our bytes go after it.
+    // A request whose body broke the parser has no response begun: it is answered here, and hapi's later
+    // attempt to answer it finds the socket closed.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean; writableFinished?: boolean; once: (e: string, f: () => void) => void } })._httpMessage;
+    if (inFlight !== undefined && inFlight !== null && inFlight.headersSent === true && inFlight.writableFinished !== true) inFlight.once('finish', answer);
     else answer();
   });
 };
