@@ -30,9 +30,11 @@ import type { ChatMessage } from '../../application/ports/llmProvider.js';
 type Encoding = { readonly countTokens: (text: string) => number };
 
 /** Bytes of prompt text counted exactly by the tokenizer; the rest is bounded by its byte length. */
-export const EXACT_BYTES_MAX = 8192;
+export const EXACT_BYTES_MAX = 4096;
 /** The longest piece handed to the tokenizer in one call; keeps the quadratic merge loop on short inputs. */
 export const PIECE_CHARS_MAX = 64;
+/** The most UTF-8 bytes in one piece. */
+export const PIECE_BYTES_MAX = 64;
 /**
  * Budget charged per tokenizer call however short the piece: a call has a fixed cost of a few
  * microseconds, so a prompt of 30,000 one-letter messages must not buy 30,000 calls.
@@ -43,17 +45,33 @@ const CL100K_MODELS = /^(gpt-3\.5|gpt-4(-turbo|-\d{4}|-32k)?$|gpt-4-turbo|gpt-4-
 
 const encodingFor = (model: string): Encoding => (CL100K_MODELS.test(model) ? cl100k : o200k);
 
+// The encodings build their rank tables on first use (tens of milliseconds): done at start-up, not
+// inside the first request, which would otherwise stall every other client once.
+cl100k.countTokens('warm up');
+o200k.countTokens('warm up');
+
 const isWhitespace = (code: number): boolean => code === 0x20 || (code >= 0x09 && code <= 0x0d);
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
+/** UTF-8 bytes of the UTF-16 unit at `i` (a surrogate half counts 2: a pair is 4 bytes). */
+const unitBytes = (code: number): number => (code < 0x80 ? 1 : code < 0x800 || (code >= 0xd800 && code <= 0xdfff) ? 2 : 3);
+
 /**
- * Where the piece starting at `start` ends: before the last whitespace in the
- * window when there is one (the encodings attach a space to the word after
- * it, so cutting there changes nothing), otherwise a hard cut that never
- * splits a surrogate pair.
+ * Where the piece starting at `start` ends: at most `PIECE_CHARS_MAX` units
+ * and `PIECE_BYTES_MAX` UTF-8 bytes (the merge loop is quadratic in bytes, and
+ * one CJK character is three), cut before the last whitespace in the window
+ * when there is one (the encodings attach a space to the word after it, so
+ * cutting there changes nothing), otherwise a hard cut that never splits a
+ * surrogate pair.
  */
 const pieceEnd = (text: string, start: number): number => {
-  const limit = start + PIECE_CHARS_MAX;
+  let limit = start;
+  let bytes = 0;
+  while (limit < text.length && limit - start < PIECE_CHARS_MAX) {
+    bytes += unitBytes(text.charCodeAt(limit));
+    if (bytes > PIECE_BYTES_MAX && limit > start) break;
+    limit += 1;
+  }
   if (limit >= text.length) return text.length;
   for (let i = limit; i > start + 1; i -= 1) if (isWhitespace(text.charCodeAt(i)) && !isWhitespace(text.charCodeAt(i - 1))) return i;
   return isHighSurrogate(text.charCodeAt(limit - 1)) ? limit + 1 : limit;

@@ -1,5 +1,7 @@
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { HttpServer } from '../../../adapters/http/server.js';
 import { startHttpServer } from '../../../adapters/http/server.js';
 import type { Kit, KitOptions, TestSocket } from '../ws/wsTestKit.js';
@@ -42,7 +44,7 @@ const summarize = (samples: readonly number[]): Latencies => {
  * after another, every `everyMs`. A request still unanswered when the probe
  * stops counts with its age, so a frozen process cannot hide by never answering.
  */
-export const startBystander = (kit: HostileKit, socket: TestSocket, everyMs = 20) => {
+export const startBystander = (kit: HostileKit, socket: TestSocket, everyMs = 5) => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const health: number[] = [];
   const pings: number[] = [];
@@ -129,4 +131,31 @@ export const leaksIn = (text: string, secrets: readonly string[]): string[] => {
   const found: string[] = [];
   for (const secret of secrets) for (const form of encodingsOf(secret)) if (text.includes(form) || compact.includes(form)) found.push(`${secret} as ${form}`);
   return found;
+};
+
+export type AttackResult = {
+  readonly sent?: number;
+  readonly elapsedMs?: number;
+  readonly closeCode?: number;
+  readonly bytesIn: number;
+  readonly frames: number;
+  /** Frames received by kind: `done`, `chunk`, `INSUFFICIENT_CREDITS`, `RATE_LIMIT_EXCEEDED:messages`... */
+  readonly summary: Readonly<Record<string, number>>;
+  readonly error?: string;
+};
+
+const ATTACKER = fileURLToPath(new URL('./attacker.cjs', import.meta.url));
+
+/** Runs one attack from a worker thread (attacker.cjs) against the gateway as `sub`. */
+export const attack = async (kit: HostileKit, sub: string, data: Record<string, unknown>): Promise<AttackResult> => {
+  const token = await kit.token(sub);
+  const worker = new Worker(ATTACKER, { workerData: { url: `${kit.ws.url}/`, token, ...data } });
+  try {
+    return await new Promise<AttackResult>((resolve, reject) => {
+      worker.once('message', (m: AttackResult) => resolve(m));
+      worker.once('error', reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
 };
