@@ -43,6 +43,8 @@ export const take = (bucket: Bucket, limits: BucketLimits, amount: number, nowMs
 export type MessageBudgetLimits = {
   readonly perConnection: BucketLimits;
   readonly perUser: BucketLimits;
+  /** Frame bytes per user over all their sockets: what parsing their frames may cost. */
+  readonly bytesPerUser: BucketLimits;
   /** Over-budget frames a connection may send (refilling at `perSecond`) before it is closed. */
   readonly strikes: BucketLimits;
   /** Resume replay bytes per connection. */
@@ -58,6 +60,7 @@ export type MessageBudgetLimits = {
 export const DEFAULT_BUDGET: MessageBudgetLimits = {
   perConnection: { capacity: 40, perSecond: 20 },
   perUser: { capacity: 100, perSecond: 50 },
+  bytesPerUser: { capacity: 4 * 1024 * 1024, perSecond: 1024 * 1024 },
   strikes: { capacity: 20, perSecond: 1 },
   replayBytesPerConnection: { capacity: 8 * 1024 * 1024, perSecond: (8 * 1024 * 1024) / 60 },
   maxReplaysPerRequest: 10,

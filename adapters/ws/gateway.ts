@@ -50,6 +50,7 @@ export const makeGateway = (deps: GatewayDeps) => {
   const totals = { accepted: 0, requests: 0, slowClientsDropped: 0, heartbeatTimeouts: 0, framesOverBudget: 0, closedOverBudget: 0, resumesRefused: 0 };
   const budget = limits.budget ?? DEFAULT_BUDGET;
   const userBuckets = makeUserBuckets(budget.perUser, deps.now);
+  const userBytes = makeUserBuckets(budget.bytesPerUser, deps.now);
 
   const send = (conn: Conn, frame: string) => {
     if (!conn.open) return;
@@ -155,10 +156,12 @@ export const makeGateway = (deps: GatewayDeps) => {
    * Spends one frame from the connection's and the user's budget before the frame is even parsed.
    * Over budget: an error frame (id null: the frame is not read), and past the strikes a close with 1008.
    */
-  const admitFrame = (conn: Conn): boolean => {
+  const admitFrame = (conn: Conn, bytes: number): boolean => {
     const nowMs = deps.now();
     const own = take(conn.budget.messages, budget.perConnection, 1, nowMs);
-    const shared = own.ok ? userBuckets.take(conn.userId, 1) : own;
+    const frames = own.ok ? userBuckets.take(conn.userId, 1) : own;
+    // A frame larger than the whole byte burst can never pass: it is refused like any other over budget.
+    const shared = frames.ok ? userBytes.take(conn.userId, Math.min(bytes, budget.bytesPerUser.capacity + 1)) : frames;
     if (shared.ok) return true;
     totals.framesOverBudget += 1;
     if (!take(conn.budget.strikes, budget.strikes, 1, nowMs).ok) {
@@ -169,7 +172,8 @@ export const makeGateway = (deps: GatewayDeps) => {
       return false;
     }
     const scope = own.ok ? 'user' : 'connection';
-    refuse(conn, null, 'RATE_LIMIT_EXCEEDED', `message budget exceeded for this ${scope}; slow down`, true, { limit: 'messages', scope, retryAfterMs: shared.retryAfterMs });
+    const limit = frames.ok ? 'bytes' : 'messages';
+    refuse(conn, null, 'RATE_LIMIT_EXCEEDED', `${limit === 'bytes' ? 'byte' : 'message'} budget exceeded for this ${scope}; slow down`, true, { limit, scope, retryAfterMs: shared.retryAfterMs });
     return false;
   };
 
@@ -210,9 +214,11 @@ export const makeGateway = (deps: GatewayDeps) => {
     },
 
     /** One incoming frame. Every frame that does not start, cancel or resume a request is answered by an error frame. */
-    message: (conn: Conn, text: string | undefined) => {
+    message: (conn: Conn, raw: string | undefined | (() => string | undefined), bytes?: number) => {
       if (!conn.open) return;
-      if (!admitFrame(conn)) return;
+      if (!admitFrame(conn, bytes ?? (typeof raw === 'string' ? raw.length : 0))) return;
+      // The server passes a thunk, so a frame over budget is never even decoded from UTF-8.
+      const text = typeof raw === 'function' ? raw() : raw;
       if (text === undefined) return refuse(conn, null, 'INVALID_REQUEST', 'binary frames are not accepted; send JSON text frames');
       const decoded = decodeClientFrame(text);
       if (E.isLeft(decoded)) return send(conn, errorFrame(decoded.left.id, decoded.left.error));

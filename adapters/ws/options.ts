@@ -43,6 +43,8 @@ const knobs = {
   WS_MESSAGES_PER_SEC_PER_USER: { min: 1, max: 1_000_000, fallback: 50 },
   WS_MESSAGE_BURST_PER_USER: { min: 1, max: 10_000_000, fallback: 100 },
   WS_MESSAGE_STRIKES: { min: 1, max: 100_000, fallback: 20 },
+  WS_BYTES_PER_SEC_PER_USER: { min: 1024, max: 17_179_869_184, fallback: 1024 * 1024 },
+  WS_BYTE_BURST_PER_USER: { min: 1024, max: 17_179_869_184, fallback: 4 * 1024 * 1024 },
   RESUME_REPLAY_BYTES_PER_CONNECTION_PER_MIN: { min: 1024, max: 17_179_869_184, fallback: 8 * 1024 * 1024 },
   RESUME_MAX_REPLAYS_PER_REQUEST: { min: 1, max: 100_000, fallback: 10 },
 } as const;
@@ -86,6 +88,7 @@ export const wsOptionsFrom = (config: Config, env: Readonly<Record<string, strin
   budget: {
     perConnection: { capacity: knob(env, 'WS_MESSAGE_BURST_PER_CONNECTION'), perSecond: knob(env, 'WS_MESSAGES_PER_SEC_PER_CONNECTION') },
     perUser: { capacity: knob(env, 'WS_MESSAGE_BURST_PER_USER'), perSecond: knob(env, 'WS_MESSAGES_PER_SEC_PER_USER') },
+    bytesPerUser: { capacity: knob(env, 'WS_BYTE_BURST_PER_USER'), perSecond: knob(env, 'WS_BYTES_PER_SEC_PER_USER') },
     // Strikes come back at one a second: a client that paused after being told to is forgiven.
     strikes: { capacity: knob(env, 'WS_MESSAGE_STRIKES'), perSecond: 1 },
     replayBytesPerConnection: {

@@ -61,6 +61,9 @@ const refusalFor = (error: { readonly _tag: string; readonly reason?: string }):
 const textOf = (data: RawData): string =>
   Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
 
+const sizeOf = (data: RawData): number =>
+  Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+
 const expiryOf = (principal: Principal): number | undefined => {
   const exp = principal.claims['exp'];
   return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
@@ -106,7 +109,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     });
     if (conn === undefined) return;
     sockets.add(ws);
-    ws.on('message', (data: RawData, isBinary: boolean) => gateway.message(conn, isBinary ? undefined : textOf(data)));
+    ws.on('message', (data: RawData, isBinary: boolean) => gateway.message(conn, isBinary ? undefined : () => textOf(data), sizeOf(data)));
     ws.on('pong', () => gateway.pong(conn));
     ws.on('error', (error: Error) => logger.debug({ connId: conn.id, err: error.message }, 'websocket error'));
     ws.on('close', (code: number) => {

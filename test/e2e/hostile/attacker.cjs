@@ -39,7 +39,7 @@ const worst = async () => {
 const flood = async () => {
   for (let i = 0; i < workerData.count; i += 1) {
     if (ws.readyState !== WebSocket.OPEN) break;
-    ws.send(JSON.stringify({ id: `c${i}`, type: 'cancel' }));
+    ws.send(workerData.frame ?? JSON.stringify({ id: `c${i}`, type: 'cancel' }));
     if (i % 50 === 0) await tick();
   }
   const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r(0), 10_000))]);

@@ -30,12 +30,12 @@ export const startHostileKit = async (options: KitOptions = {}): Promise<Hostile
   };
 };
 
-export type Latencies = { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number };
+export type Latencies = { readonly count: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
 
 const summarize = (samples: readonly number[]): Latencies => {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.POSITIVE_INFINITY;
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.POSITIVE_INFINITY };
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.POSITIVE_INFINITY };
 };
 
 /**
