@@ -144,9 +144,9 @@ export type AttackResult = {
   readonly error?: string;
 };
 
-const ATTACKER = fileURLToPath(new URL('./attacker.cjs', import.meta.url));
+const ATTACKER = fileURLToPath(new URL('./attacker.mjs', import.meta.url));
 
-/** Runs one attack from a worker thread (attacker.cjs) against the gateway as `sub`. */
+/** Runs one attack from a worker thread (attacker.mjs) against the gateway as `sub`. */
 export const attack = async (kit: HostileKit, sub: string, data: Record<string, unknown>): Promise<AttackResult> => {
   const token = await kit.token(sub);
   const worker = new Worker(ATTACKER, { workerData: { url: `${kit.ws.url}/`, token, ...data } });

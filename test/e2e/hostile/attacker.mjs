@@ -1,7 +1,9 @@
 // The attacker, run in a worker thread so that building, masking and sending its frames never
 // occupies the event loop of the service under test (which shares the test process).
-const { parentPort, workerData } = require('node:worker_threads');
-const { WebSocket } = require('ws');
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
+import { parentPort, workerData } from 'node:worker_threads';
+import { WebSocket } from 'ws';
 
 const { url, token, mode } = workerData;
 const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
