@@ -75,6 +75,7 @@ const verifierFor = (config: Config, logger: AppLogger): { verifier: TokenVerifi
   const common = {
     ...(config.JWT_ISSUER === undefined ? {} : { issuer: config.JWT_ISSUER }),
     ...(config.JWT_AUDIENCE === undefined ? {} : { audience: config.JWT_AUDIENCE }),
+    maxLifetimeS: config.JWT_MAX_LIFETIME,
   };
   if (config.JWT_JWKS_URL !== undefined) return { verifier: makeJwtVerifier({ mode: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...common }), secret: undefined };
   let secret = config.JWT_SECRET;

@@ -20,6 +20,22 @@ const intFrom = (name: string, min: number, max: number) =>
     String,
   );
 
+const DURATION_UNITS_S: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration in whole seconds, written `3600`, `3600s`, `60m`, `12h` or `30d`; between min and max seconds. */
+const durationSeconds = (min: number, max: number) =>
+  new t.Type<number, string, unknown>(
+    'DurationSeconds',
+    (u): u is number => typeof u === 'number',
+    (u, c) => {
+      const match = typeof u === 'string' ? /^(\d{1,12})([smhd]?)$/.exec(u.trim()) : null;
+      if (match === null) return t.failure(u, c, 'must be a duration like 3600, 60m, 12h or 30d');
+      const seconds = Number(match[1]) * (DURATION_UNITS_S[match[2] || 's'] ?? 1);
+      return seconds >= min && seconds <= max ? t.success(seconds) : t.failure(u, c, `must be between ${min} and ${max} seconds`);
+    },
+    String,
+  );
+
 const urlString = (protocols: readonly string[]) =>
   new t.Type<string, string, unknown>(
     'Url',
@@ -79,6 +95,8 @@ const spec = {
   JWT_JWKS_URL: [urlString(['http:', 'https:']), undefined],
   JWT_ISSUER: [nonEmpty, undefined],
   JWT_AUDIENCE: [nonEmpty, undefined],
+  // Tokens whose exp lies further in the future than this are refused (issue 11): a token must be containable.
+  JWT_MAX_LIFETIME: [durationSeconds(60, 366 * 86_400), '30d'],
   OPENAI_API_KEY: [nonEmpty, undefined],
   OPENAI_BASE_URL: [urlString(['http:', 'https:']), undefined],
   ANTHROPIC_API_KEY: [nonEmpty, undefined],

@@ -55,6 +55,7 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('not-acceptable', 406, 'Not acceptable', 'The server cannot produce a representation the Accept header allows.'),
   entry('request-timeout', 408, 'Request timeout', 'The request body did not arrive in time.'),
   entry('length-required', 411, 'Length required', 'The request needs a Content-Length.'),
+  entry('request-header-fields-too-large', 431, 'Request header fields too large', 'The request line and headers together exceed the server\'s limit (about 16 KiB).'),
   entry('uri-too-long', 414, 'URI too long', 'The request URI is too long.'),
   entry('unprocessable-content', 422, 'Unprocessable content', 'The request is well-formed but cannot be processed.'),
   entry('not-implemented', 501, 'Not implemented', 'The server does not support this.'),

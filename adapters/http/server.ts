@@ -1,6 +1,7 @@
 import Hapi from '@hapi/hapi';
 import type { App } from '../app.js';
 import { registerJwtAuth } from './auth.js';
+import { installClientErrorHandler } from './clientError.js';
 import { creditRoutes, creditsPlugin } from './credits/plugin.js';
 import { docsRoutes } from './docsRoutes.js';
 import { makeIdempotency } from './idempotency.js';
@@ -60,6 +61,8 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
       security: { hsts: false, xframe: 'deny', noSniff: true, referrer: 'no-referrer' },
     },
   });
+  // Malformed HTTP never reaches hapi: answered with problem+json, logged without a byte of the request (issue 11).
+  installClientErrorHandler(server.listener, app.logger);
   const startedAtMs = Date.now();
   const metrics = extras.metrics ?? makeHttpMetrics();
   server.ext('onPreResponse', renderProblems);

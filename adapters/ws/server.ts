@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Principal } from '../../application/ports/tokenVerifier.js';
 import type { App } from '../app.js';
 import { extractToken, redactUrl } from '../auth/jwtRequest.js';
+import { installClientErrorHandler } from '../http/clientError.js';
 import type { Gateway } from './gateway.js';
 import { makeGateway } from './gateway.js';
 import type { WsOptions } from './options.js';
@@ -61,6 +62,9 @@ const refusalFor = (error: { readonly _tag: string; readonly reason?: string }):
 const textOf = (data: RawData): string =>
   Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
 
+const sizeOf = (data: RawData): number =>
+  Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+
 const expiryOf = (principal: Principal): number | undefined => {
   const exp = principal.claims['exp'];
   return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
@@ -88,6 +92,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
       maxConnectionsPerUser: options.maxConnectionsPerUser,
       maxInflightPerConnection: options.maxInflightPerConnection,
       maxBufferedBytes: options.maxBufferedBytes,
+      budget: options.budget,
     },
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
@@ -105,7 +110,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     });
     if (conn === undefined) return;
     sockets.add(ws);
-    ws.on('message', (data: RawData, isBinary: boolean) => gateway.message(conn, isBinary ? undefined : textOf(data)));
+    ws.on('message', (data: RawData, isBinary: boolean) => gateway.message(conn, isBinary ? undefined : () => textOf(data), sizeOf(data)));
     ws.on('pong', () => gateway.pong(conn));
     ws.on('error', (error: Error) => logger.debug({ connId: conn.id, err: error.message }, 'websocket error'));
     ws.on('close', (code: number) => {
@@ -154,6 +159,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'Upgrade' }).end('WebSocket endpoint: connect with ws://\n');
   });
+  installClientErrorHandler(server, logger);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: (error as Error).message }, 'upgrade failed');

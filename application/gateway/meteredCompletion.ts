@@ -155,6 +155,15 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     return usage ?? opened.stream.usageSoFar();
   };
 
+  const consumeRate = async (userId: string, cost: { requests: number; tokens: number }): Promise<E.Either<GatewayError, true>> => {
+    try {
+      const rate = await deps.limiter.consume(userId, cost);
+      return rate.allowed ? E.right(true) : E.left({ _tag: 'RateLimited', retryAfterMs: rate.retryAfterMs, limit: rate.limit, retryable: rate.retryable });
+    } catch (error) {
+      return E.left({ _tag: 'LimiterUnavailable', message: (error as Error).message });
+    }
+  };
+
   const run = async (req: CompletionRequest, sink: CompletionSink, signal: AbortSignal): Promise<E.Either<GatewayError, CompletionDone>> => {
     const permitted = await deps.access.check(req.userId, 'llm:use');
     if (!permitted.allowed) return E.left({ _tag: 'Forbidden', action: 'llm:use' });
@@ -164,15 +173,14 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     if (primary === undefined) return E.left({ _tag: 'InvalidRequest', message: `unknown model "${req.model}"` });
     const maxTokens = resolveMaxTokens(sheet, primary.model, req.maxTokens);
     if (E.isLeft(maxTokens)) return E.left({ _tag: 'InvalidRequest', message: `maxTokens must be 1..${'max' in maxTokens.left ? maxTokens.left.max : '?'} for ${req.model}` });
+    // The request is counted against the rate limit before the token estimate, the one step whose
+    // cost grows with the prompt: a flood is refused without tokenizing anything (issue 11).
+    const admitted = await consumeRate(req.userId, { requests: 1, tokens: 0 });
+    if (E.isLeft(admitted)) return admitted;
     const estimate = primary.provider.estimateInputTokens({ model: primary.model, messages: req.messages, maxTokens: maxTokens.right });
     const costTokens = estimate + maxTokens.right;
-    let rate;
-    try {
-      rate = await deps.limiter.consume(req.userId, { requests: 1, tokens: costTokens });
-    } catch (error) {
-      return E.left({ _tag: 'LimiterUnavailable', message: (error as Error).message });
-    }
-    if (!rate.allowed) return E.left({ _tag: 'RateLimited', retryAfterMs: rate.retryAfterMs, limit: rate.limit, retryable: rate.retryable });
+    const rated = await consumeRate(req.userId, { requests: 0, tokens: costTokens });
+    if (E.isLeft(rated)) return rated;
     const outcome = await tryCandidates(req, candidates, sheet, estimate, sink, signal);
     const actual = E.isRight(outcome) ? outcome.right.usage.inputTokens + outcome.right.usage.outputTokens : 0;
     deps.limiter.correctTokens(req.userId, { estimated: costTokens, actual }).catch(() => undefined);
