@@ -124,6 +124,12 @@ const productionProblems = (out: Record<string, unknown>, env: Readonly<Record<s
 const shown = (name: string, raw: string): string =>
   name.includes('SECRET') || name.includes('KEY') ? '[redacted]' : withoutPassword(raw);
 
+/**
+ * Every variable the service reads (deployment files are checked against it):
+ * the decoded ones, and those only the production check names.
+ */
+export const CONFIG_VARIABLES: ReadonlySet<string> = new Set([...Object.keys(spec), 'JWT_SECRET', 'JWT_JWKS_URL', 'PUBLIC_URL', 'LEDGER_SIGNING_KEY_FILE']);
+
 type Spec = typeof spec;
 type Decoded<K extends keyof Spec> = t.TypeOf<Spec[K][0]>;
 export type Config = {
