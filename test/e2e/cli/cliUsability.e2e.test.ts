@@ -23,7 +23,7 @@ describe('ledger CLI usability', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toBe(`ledger ${pkg.version} (node ${process.version})`);
-    const bad = await runCli(['grant', 'alice']);
+    const bad = await runCli(['grant', 'alice'], { EVENT_STORE: 'memory:' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Run "ledger grant --help"');
   });
