@@ -87,13 +87,14 @@ const openSqlite = async (url: string, mustExist: boolean): Promise<EventStore> 
 /**
  * ESDB/KurrentDB connects lazily: without a first read an unreachable server
  * would only show up on the first request. One read of a stream that need not
- * exist reaches the server; on timeout the client is disposed.
+ * exist reaches the server (not a $-stream: those need admin rights on a
+ * secured server); on timeout the client is disposed.
  */
 const openEsdb = async (url: string, timeoutMs: number): Promise<EventStore> => {
   const esdb = await import('./esdb/index.js');
   const store = await esdb.openEsdbEventStoreFromUrl(esdbClientUrl(url));
   const probe = (async () => {
-    for await (const _ of store.readStream('$ledger-connection-probe', { maxCount: 1 })) break;
+    for await (const _ of store.readStream('ledger-connection-probe', { maxCount: 1 })) break;
   })();
   try {
     await withTimeout(probe, timeoutMs, () => failure(url, `server not reachable within ${timeoutMs} ms (STORE_CONNECT_TIMEOUT_MS)`));
