@@ -11,6 +11,9 @@ import { dirname, join } from 'node:path';
  */
 export const nativeModuleHint = (error: unknown, execPath: string = process.execPath, version: string = process.version): string | undefined => {
   const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('Could not locate the bindings file')) {
+    return `better-sqlite3 has no native build (installed with --ignore-scripts, or its build failed). Build it for Node ${version}: npm rebuild better-sqlite3`;
+  }
   const match = /NODE_MODULE_VERSION (\d+)[\s\S]*?NODE_MODULE_VERSION (\d+)/.exec(message);
   if (match === null) return undefined;
   const prefix = dirname(dirname(execPath));

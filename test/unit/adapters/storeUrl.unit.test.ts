@@ -37,6 +37,12 @@ describe('native module built for another Node', () => {
     expect(nativeModuleHint(abiError, '/nowhere/bin/node', 'v24.11.0')).toContain('npm config delete nodedir && npm rebuild better-sqlite3');
   });
 
+  it('names the rebuild when the native build is missing altogether', () => {
+    expect(nativeModuleHint(new Error('Could not locate the bindings file. Tried:\n → /app/node_modules/better-sqlite3/build/better_sqlite3.node'), '/usr/bin/node', 'v22.12.0')).toBe(
+      'better-sqlite3 has no native build (installed with --ignore-scripts, or its build failed). Build it for Node v22.12.0: npm rebuild better-sqlite3',
+    );
+  });
+
   it('ignores other errors', () => {
     expect(nativeModuleHint(new Error('SQLITE_CANTOPEN'))).toBeUndefined();
   });
