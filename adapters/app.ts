@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Redis } from 'ioredis';
 import { makeLedger } from '../application/credits/ledger.js';
@@ -32,6 +33,8 @@ import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
 import { makeRedisSessionStore } from './redis/redisSessionStore.js';
 import { systemClock, systemIds } from './system/clockAndIds.js';
 import { startLedgerLog, type RunningLedgerLog } from './ledger/runLedgerLog.js';
+import { devSecretPath, loadOrCreateDevSecret } from './system/devSecret.js';
+import { causeOf, StartupError, withoutPassword } from './system/startupError.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -52,6 +55,8 @@ export type App = {
   readonly verifier: TokenVerifier;
   /** The HS256 secret in use (generated in dev when none is configured), for minting dev tokens. */
   readonly jwtSecret: string | undefined;
+  /** Set when the secret is a generated development one: where it is kept (undefined: this run only). */
+  readonly devSecret: { readonly file: string | undefined } | undefined;
   readonly llm: LlmSetup;
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
@@ -71,20 +76,48 @@ export type AppOverrides = {
   readonly llmResilience?: Parameters<typeof makeProvidersFromEnv>[2];
 };
 
-const verifierFor = (config: Config, logger: AppLogger): { verifier: TokenVerifier; secret: string | undefined } => {
+type VerifierSetup = { verifier: TokenVerifier; secret: string | undefined; devSecret: { file: string | undefined } | undefined };
+
+const verifierFor = (config: Config): VerifierSetup => {
   const common = {
     ...(config.JWT_ISSUER === undefined ? {} : { issuer: config.JWT_ISSUER }),
     ...(config.JWT_AUDIENCE === undefined ? {} : { audience: config.JWT_AUDIENCE }),
     maxLifetimeS: config.JWT_MAX_LIFETIME,
   };
-  if (config.JWT_JWKS_URL !== undefined) return { verifier: makeJwtVerifier({ mode: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...common }), secret: undefined };
-  let secret = config.JWT_SECRET;
-  if (secret === undefined) {
-    secret = randomBytes(32).toString('base64url');
-    // Printed once so a developer can mint tokens; never in production, where JWT_SECRET or JWT_JWKS_URL is set.
-    logger.warn({ devJwtSecret: secret }, 'no JWT_SECRET or JWT_JWKS_URL: generated a development secret for this run');
+  if (config.JWT_JWKS_URL !== undefined) return { verifier: makeJwtVerifier({ mode: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...common }), secret: undefined, devSecret: undefined };
+  if (config.JWT_SECRET !== undefined) return { verifier: makeJwtVerifier({ mode: 'hs256', secret: config.JWT_SECRET, ...common }), secret: config.JWT_SECRET, devSecret: undefined };
+  // Development only (production refuses to start without a key): the secret
+  // goes to a file of mode 0600, never to a log; main.ts prints its path once
+  // the service is up.
+  const path = devSecretPath(config.EVENT_STORE);
+  try {
+    if (path !== undefined) mkdirSync(dirname(path), { recursive: true });
+    const { secret, file } = loadOrCreateDevSecret(path);
+    return { verifier: makeJwtVerifier({ mode: 'hs256', secret, ...common }), secret, devSecret: { file } };
+  } catch (error) {
+    throw new StartupError(`JWT_SECRET is not set and the development secret file ${path ?? ''} cannot be written (${causeOf(error)}); set JWT_SECRET`);
   }
-  return { verifier: makeJwtVerifier({ mode: 'hs256', secret, ...common }), secret };
+};
+
+const connectRedis = async (config: Config, logger: AppLogger): Promise<Redis> => {
+  const url = config.REDIS_URL as string;
+  // Failed attempts before the first connection are summed up by the one
+  // start-up error below rather than logged one by one.
+  let connected = false;
+  const redis = makeRedisClient(url, {
+    connectTimeoutMs: Math.min(config.STORE_CONNECT_TIMEOUT_MS, 1000),
+    onError: (error: Error) => {
+      if (connected) logger.warn({ err: error.message }, 'redis error');
+    },
+  });
+  try {
+    await redisReady(redis, config.STORE_CONNECT_TIMEOUT_MS);
+    connected = true;
+    return redis;
+  } catch {
+    redis.disconnect();
+    throw new StartupError(`REDIS_URL ${withoutPassword(url)}: not reachable within ${config.STORE_CONNECT_TIMEOUT_MS} ms (STORE_CONNECT_TIMEOUT_MS)`);
+  }
 };
 
 export const buildApp = async (
@@ -98,7 +131,7 @@ export const buildApp = async (
   const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
   if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
   // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
-  const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE)));
+  const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE, { connectTimeoutMs: config.STORE_CONNECT_TIMEOUT_MS })));
   const ledgerLog = await startLedgerLog(config, env, store, logger).catch(async (error: unknown) => {
     if (overrides.store === undefined) await store.close();
     throw error;
@@ -108,15 +141,25 @@ export const buildApp = async (
   let limiter: RateLimiter;
   let sessions: SessionStore;
   if (config.REDIS_URL !== undefined) {
-    redis = makeRedisClient(config.REDIS_URL, { onError: (error: Error) => logger.warn({ err: error.message }, 'redis error') });
-    await redisReady(redis);
+    redis = await connectRedis(config, logger).catch(async (error: unknown) => {
+      await store.close().catch(() => undefined);
+      throw error;
+    });
     limiter = makeRedisRateLimiter({ redis, prefix: `${config.REDIS_PREFIX}rl:`, limits });
     sessions = makeRedisSessionStore({ redis, prefix: `${config.REDIS_PREFIX}s:` });
   } else {
     limiter = makeInProcessRateLimiter({ limits, now: clock.now });
     sessions = makeInProcessSessionStore({ now: clock.now });
   }
-  const { verifier, secret } = verifierFor(config, logger);
+  let setup: VerifierSetup;
+  try {
+    setup = verifierFor(config);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    await redis?.quit().catch(() => undefined);
+    throw error;
+  }
+  const { verifier, secret, devSecret } = setup;
   const ledger = makeLedger({ store, clock, ids });
   const access = makeAccessControl({ store, clock, ids });
   const router = llm.right.router;
@@ -155,6 +198,7 @@ export const buildApp = async (
     sessions,
     verifier,
     jwtSecret: secret,
+    devSecret,
     llm: llm.right,
     select,
     completion,

@@ -1,12 +1,14 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { DEFAULT_EVENT_STORE, storeKind } from './eventstore/fromUrl.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_EVENT_STORE, storeKind } from './eventstore/fromUrl.js';
+import { StartupError, withoutPassword } from './system/startupError.js';
 
 /**
  * Configuration: environment variables decoded once at start-up. A bad value
- * stops the process with a message naming the variable (ConfigError).
+ * stops the process with a message naming the variable (ConfigError), one
+ * line per problem.
  */
-export class ConfigError extends Error {}
+export class ConfigError extends StartupError {}
 
 const intFrom = (name: string, min: number, max: number) =>
   new t.Type<number, string, unknown>(
@@ -126,7 +128,35 @@ const spec = {
   LEDGER_STATE_DIR: [nonEmpty, undefined],
   CHECKPOINT_EVERY: [intFrom('CHECKPOINT_EVERY', 1, 1_000_000_000), '1000'],
   CHECKPOINT_INTERVAL_MS: [intFrom('CHECKPOINT_INTERVAL_MS', 100, 86_400_000), '60000'],
+  NODE_ENV: [nonEmpty, 'development'],
+  STORE_CONNECT_TIMEOUT_MS: [intFrom('STORE_CONNECT_TIMEOUT_MS', 100, 600_000), String(DEFAULT_CONNECT_TIMEOUT_MS)],
 } as const;
+
+/**
+ * What production refuses to start without, one line each. Without a
+ * configured JWT key the service would generate one per run (tokens die with
+ * the process) and without PUBLIC_URL the sign-in redirect and the OpenAPI
+ * servers would name whatever host a request claimed.
+ */
+const productionProblems = (out: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): string[] => {
+  if (out['NODE_ENV'] !== 'production') return [];
+  const missing = (name: string) => env[name] === undefined || env[name] === '';
+  const problems: string[] = [];
+  if (missing('JWT_SECRET') && missing('JWT_JWKS_URL')) problems.push('JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production (no generated secret in production)');
+  if (missing('PUBLIC_URL')) problems.push('PUBLIC_URL is required when NODE_ENV=production (the external https:// address of the REST API)');
+  if (missing('LEDGER_SIGNING_KEY_FILE')) problems.push('LEDGER_SIGNING_KEY_FILE is required when NODE_ENV=production (the key that signs audit checkpoints)');
+  return problems;
+};
+
+/** What a rejected value may show: secrets not at all, URLs without their password. */
+const shown = (name: string, raw: string): string =>
+  name.includes('SECRET') || name.includes('KEY') ? '[redacted]' : withoutPassword(raw);
+
+/**
+ * Every variable the service reads (deployment files are checked against it):
+ * the decoded ones, and those only the production check names.
+ */
+export const CONFIG_VARIABLES: ReadonlySet<string> = new Set([...Object.keys(spec), 'JWT_SECRET', 'JWT_JWKS_URL', 'PUBLIC_URL', 'LEDGER_SIGNING_KEY_FILE']);
 
 type Spec = typeof spec;
 type Decoded<K extends keyof Spec> = t.TypeOf<Spec[K][0]>;
@@ -145,10 +175,11 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     const decoded = codec.decode(raw);
     if (E.isLeft(decoded)) {
       const message = decoded.left[0]?.message ?? 'is invalid';
-      problems.push(`${name} ${message} (got "${name.includes('SECRET') || name.includes('KEY') ? '[redacted]' : raw}")`);
+      problems.push(`${name} ${message} (got "${shown(name, raw)}")`);
     } else out[name] = decoded.right;
   }
   if (out['JWT_SECRET'] !== undefined && out['JWT_JWKS_URL'] !== undefined) problems.push('set JWT_SECRET or JWT_JWKS_URL, not both');
+  problems.push(...productionProblems(out, env));
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as Config;
 };

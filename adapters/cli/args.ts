@@ -17,6 +17,8 @@ export class UsageError extends Error {}
 export const HELP = `ledger: operate and audit the credit ledger
 
 Usage: ledger <command> [arguments] [--json]
+       ledger <command> --help      usage and options of one command
+       ledger --version
 
 Commands
   grant <account> <amount> [--id ID] [--expires ISO] [--priority N] [--reason TEXT]
@@ -30,7 +32,7 @@ Commands
   history <account> [--from REV] [--limit N]
   roles assign|revoke <user> <role>
   token <user> [--ttl 1h] [--secret S]   mint a dev JWT (HS256 with JWT_SECRET)
-  audit [--at ISO]                replay everything, verify hash chains and invariants
+  audit [--at ISO] [--accounts]   replay everything, verify hash chains and invariants
   oauth-clients add <name> --redirect-uri URI[,URI]   a static OAuth client (a GPT); prints its secret
   oauth-clients list | remove <clientId>             (file: OAUTH_CLIENTS_FILE, default data/oauth-clients.json)
   key --public                    the checkpoint verifier key (C2SP vkey)
@@ -41,11 +43,15 @@ Commands
   witness --key KEY --state DIR [--log-key VKEY] [--name N] <url>   cosign consistent checkpoints
 
 The store comes from EVENT_STORE (default sqlite:data/ledger.db; also memory:,
-postgres://..., esdb://...). Exit codes: 0 done, 1 refused or audit failed, 2 bad usage.`;
+postgres://..., kurrentdb://...). Read commands (balance, history, audit) never
+create a ledger. Exit codes: 0 done, 1 refused or audit failed, 2 bad usage,
+3 operating failure (no ledger, store unreachable).`;
 
 const options = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  accounts: { type: 'boolean' },
   id: { type: 'string' },
   expires: { type: 'string' },
   reason: { type: 'string' },

@@ -1,15 +1,16 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { SingleBar } from 'cli-progress';
 import { auditLedger, type Violation } from '../../application/audit.js';
 import { makeLedger } from '../../application/credits/ledger.js';
 import { balanceAt, history } from '../../application/credits/queries.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import type { CreditAccountError } from '../../domain/creditAccount/index.js';
 import { mintDevToken } from '../auth/jwtMint.js';
+import { devSecretPath, readDevSecret } from '../system/devSecret.js';
 import { systemClock, systemIds } from '../system/clockAndIds.js';
 import type { Parsed } from './args.js';
 import { duration, instant, integer, positional, required, UsageError } from './args.js';
 import { describeError } from './describe.js';
+import { makeProgress, noProgress } from './progress.js';
 import type { Io } from './args.js';
 import { runRoles } from './roles.js';
 
@@ -30,26 +31,29 @@ const dup = (v: { duplicate: boolean }) => (v.duplicate ? ' (repeat: nothing new
 
 const violationDetail = (v: Violation): string =>
   v._tag === 'PositionGap' ? `position ${v.position}, expected ${v.expected}` : 'reason' in v ? v.reason : 'rule' in v ? v.rule : v.type;
+/** Counts the events first (one plain read) so the bar can show a total, percent and ETA. */
+const progressFor = async (store: EventStore, io: Io, json: boolean) => {
+  if (!io.isTty || json) return noProgress;
+  let total = 0;
+  for await (const _ of store.readAll()) total++;
+  return makeProgress(total, 'auditing');
+};
 
 const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
   const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
-  const bar = io.isTty && !json ? new SingleBar({ format: 'auditing |{bar}| {value} events', hideCursor: true, noTTYOutput: false }) : undefined;
-  bar?.start(0, 0);
-  const report = await auditLedger(store, {
-    ...(at === undefined ? {} : { at }),
-    now: () => performance.now(),
-    onProgress: (n) => {
-      bar?.setTotal(n);
-      bar?.update(n);
-    },
-  });
-  bar?.stop();
+  const bar = await progressFor(store, io, json);
+  const report = await auditLedger(store, { ...(at === undefined ? {} : { at }), now: () => performance.now(), onProgress: bar.update });
+  bar.stop();
   const ok = report.violations.length === 0;
   if (json) io.out(JSON.stringify({ ok, ...report }));
   else {
-    for (const a of report.accounts) io.out(`${a.accountId}\tbalance ${a.balance}\theld ${a.held}`);
+    // A summary by default: a 300k-event ledger has tens of thousands of accounts.
+    if (p.flags.accounts === true) for (const a of report.accounts) io.out(`${a.accountId}\tbalance ${a.balance}\theld ${a.held}`);
     for (const v of report.violations) io.err(`VIOLATION ${v._tag} ${v.streamName}@${v.revision} ${violationDetail(v)}`);
-    io.out(`${report.events} events in ${report.streams} streams, ${report.accounts.length} accounts, ${report.eventsPerSecond} events/s`);
+    const balance = report.accounts.reduce((sum, a) => sum + a.balance, 0);
+    const held = report.accounts.reduce((sum, a) => sum + a.held, 0);
+    io.out(`${report.events} events in ${report.streams} streams, ${report.eventsPerSecond} events/s`);
+    io.out(`${report.accounts.length} accounts: balance ${balance}, held ${held}${p.flags.accounts === true ? '' : ' (--accounts for one line each)'}`);
     io.out(`digest ${report.digest} (Merkle root of the first ${report.size} events${at === undefined ? '' : `, committed at or before ${new Date(at).toISOString()}`})`);
     io.out(ok ? 'audit passed' : `audit FAILED: ${report.violations.length} violation(s)`);
   }
@@ -58,8 +62,8 @@ const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promi
 
 const token = async (p: Parsed, io: Io, json: boolean): Promise<number> => {
   const sub = positional(p, 0, 'user');
-  const secret = p.flags.secret ?? io.env['JWT_SECRET'];
-  if (secret === undefined || secret.length < 32) throw new UsageError('a JWT secret of at least 32 characters is needed (--secret or JWT_SECRET)');
+  const secret = p.flags.secret ?? (io.env['JWT_SECRET'] || readDevSecret(devSecretPath(io.env['EVENT_STORE'] || undefined)));
+  if (secret === undefined || secret.length < 32) throw new UsageError('a JWT secret of at least 32 characters is needed (--secret, JWT_SECRET, or the dev-jwt-secret file a development service writes)');
   const ttlMs = duration(p.flags.ttl ?? '1h', 'ttl');
   const signed = await mintDevToken(secret, sub, {
     expiresInS: Math.max(1, Math.floor(ttlMs / 1000)),

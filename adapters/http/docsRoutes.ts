@@ -39,14 +39,12 @@ export const openApiDocument = (deps: DocsDeps, serverUrl: string): OpenApiDocum
   buildOpenApi({ routes: deps.specs(), serverUrl, version: deps.version, tags });
 
 /**
- * swagger-ui-dist ships with hapi-swagger (a dependency); it is resolved from
- * there, so no package is added. Without it, /docs still lists every operation.
+ * Swagger UI's assets come from swagger-ui-dist, a dependency. Resolution is
+ * kept defensive: without the package, /docs still lists every operation.
  */
 const swaggerUiDir = ((): string | undefined => {
   try {
-    const fromHere = createRequire(import.meta.url);
-    const fromHapiSwagger = createRequire(fromHere.resolve('hapi-swagger'));
-    return dirname(fromHapiSwagger.resolve('swagger-ui-dist/package.json'));
+    return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@ import { docsRoutes } from './docsRoutes.js';
 import { makeIdempotency } from './idempotency.js';
 import { registerRequestLogging } from './logging.js';
 import type { RouteSpec } from './openapi.js';
+import { registerRequestIds } from './requestLog.js';
 import type { HttpMetrics } from './ops/metrics.js';
 import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
 import { registerLedgerRoutes } from './ledger/ledgerRoutes.js';
@@ -68,6 +69,7 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
   server.ext('onPreResponse', renderProblems);
   instrumentServer(server, metrics);
   await registerRequestLogging(server, app.logger);
+  registerRequestIds(server, app.logger);
   registerJwtAuth(server, app.verifier);
   registerScopeGuard(server);
 
