@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Redis } from 'ioredis';
+import type { ApiKeys } from '../application/apiKeys/keys.js';
+import { makeApiKeys } from '../application/apiKeys/keys.js';
+import type { MeteredWithKey } from '../application/apiKeys/meteredWithKey.js';
+import { makeMeteredWithKey } from '../application/apiKeys/meteredWithKey.js';
 import { makeLedger } from '../application/credits/ledger.js';
 import type { Ledger } from '../application/credits/ledger.js';
 import { makeSweeper } from '../application/credits/sweeper.js';
@@ -27,6 +31,7 @@ import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
 import { makeRedisSessionStore } from './redis/redisSessionStore.js';
 import { systemClock, systemIds } from './system/clockAndIds.js';
+import { cryptoSecrets } from './system/secrets.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -50,6 +55,9 @@ export type App = {
   readonly llm: LlmSetup;
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
+  /** API keys and the metered completion paid through one (the compatible APIs, key-authenticated sockets). */
+  readonly keys: ApiKeys;
+  readonly keyed: MeteredWithKey;
   readonly sweeper: Sweeper;
   readonly redis: Redis | undefined;
   readonly close: () => Promise<void>;
@@ -120,6 +128,8 @@ export const buildApp = async (
     logger,
     holdTtlMs: config.HOLD_TTL_MS,
   });
+  const keys = makeApiKeys({ store, clock, ids, secrets: cryptoSecrets });
+  const keyed = makeMeteredWithKey({ completion, keys, select, prices: () => llm.right.prices.current(), limiter, ids, logger, holdTtlMs: config.HOLD_TTL_MS });
   const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS });
   await sweeper.start();
   return {
@@ -138,6 +148,8 @@ export const buildApp = async (
     llm: llm.right,
     select,
     completion,
+    keys,
+    keyed,
     sweeper,
     redis,
     close: async () => {

@@ -1,6 +1,8 @@
 import Hapi from '@hapi/hapi';
 import type { App } from '../app.js';
 import { registerJwtAuth } from './auth.js';
+import { apiKeyRoutes } from './apiKeys/routes.js';
+import { compatRouteSpecs, registerCompat } from './compat/plugin.js';
 import { creditRoutes, creditsPlugin } from './credits/plugin.js';
 import { docsRoutes } from './docsRoutes.js';
 import { makeIdempotency } from './idempotency.js';
@@ -61,6 +63,12 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
 
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
+
+  const keyRoutes = apiKeyRoutes(app);
+  server.route(keyRoutes.map((r) => r.route));
+  specs.push(...keyRoutes.map((r) => r.spec));
+  registerCompat(server, app);
+  specs.push(...compatRouteSpecs);
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));
