@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Request } from '@hapi/hapi';
-import * as E from 'fp-ts/lib/Either.js';
+import type * as E from 'fp-ts/lib/Either.js';
 import type { KeyedError, KeyedRequest } from '../../../application/apiKeys/meteredWithKey.js';
 import type { CompletionDone, CompletionSink } from '../../../application/gateway/meteredCompletion.js';
 import type { App } from '../../app.js';
