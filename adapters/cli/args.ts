@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'keys'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -31,6 +31,9 @@ Commands
   roles assign|revoke <user> <role>
   token <user> [--ttl 1h] [--secret S]   mint a dev JWT (HS256 with JWT_SECRET)
   audit [--at ISO]                replay everything, verify hash chains and invariants
+  keys create <account> [--limit N] [--period day|month] [--models a,b]   prints the secret once
+  keys list <account>             keys of an account with their spend and holds
+  keys revoke <keyId> [--reason TEXT]
 
 The store comes from EVENT_STORE (default sqlite:data/ledger.db; also memory:,
 postgres://..., esdb://...). Exit codes: 0 done, 1 refused or audit failed, 2 bad usage.`;
@@ -54,6 +57,8 @@ const options = {
   from: { type: 'string' },
   limit: { type: 'string' },
   secret: { type: 'string' },
+  period: { type: 'string' },
+  models: { type: 'string' },
 } as const;
 
 export type Parsed = {
