@@ -14,6 +14,7 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'audit', script: 'bench/ledger/auditReplay.ts' },
   { name: 'llm', script: 'bench/llm/chunkOverhead.ts' },
   { name: 'ttfc', script: 'bench/ws/ttfc.ts' },
+  { name: 'http', script: 'bench/compat/httpTtfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },
 ];
 

@@ -8,7 +8,7 @@ import type { Caller, CallerAuth } from '../../auth/apiKeyAuth.js';
 import { AnthropicMessagesBody } from './codecs.js';
 import { anthropicError, anthropicStreamError, classifyCompletion } from './errors.js';
 import { callerOf, decodeBody, logRequest, payloadFailAction, sendError, type Dialect } from './respond.js';
-import { abortOnDisconnect, runAs, SseBody, startCompletion, textOf, type Outcome } from './run.js';
+import { abortOnDisconnect, runAs, startSse, startCompletion, textOf, type Outcome } from './run.js';
 
 /**
  * Anthropic's Messages API (`POST /v1/messages`) so the official
@@ -56,7 +56,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, request
     return sendError(h, anthropicError(classifyCompletion(started.endedFirst.left)));
   }
   const delta = (text: string) => event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
-  const sse = new SseBody();
+  const { sse, result } = startSse(request, h, { 'request-id': req.requestId });
   sse.send(event('message_start', { type: 'message_start', message: { ...messageHead(req), content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } } }));
   sse.send(event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
   sse.send(event('ping', { type: 'ping' }));
@@ -79,7 +79,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, request
     }
     sse.end();
   });
-  return h.response(sse).type('text/event-stream').header('cache-control', 'no-cache').header('x-accel-buffering', 'no').header('request-id', req.requestId);
+  return result;
 };
 
 const wholeAnswer = async (app: App, caller: Caller, req: KeyedRequest, request: Request, h: ResponseToolkit) => {

@@ -7,7 +7,7 @@ import type { Caller, CallerAuth } from '../../auth/apiKeyAuth.js';
 import { OpenAiChatBody } from './codecs.js';
 import { classifyCompletion, openAiError, openAiStreamError } from './errors.js';
 import { callerOf, decodeBody, logRequest, payloadFailAction, sendError, type Dialect } from './respond.js';
-import { abortOnDisconnect, runAs, SseBody, sseHeaders, startCompletion, textOf, type Outcome } from './run.js';
+import { abortOnDisconnect, runAs, startSse, startCompletion, textOf, type Outcome } from './run.js';
 
 /**
  * OpenAI's Chat Completions API (`POST /v1/chat/completions`, `GET /v1/models`)
@@ -61,7 +61,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, body: O
   const envelope = { id: req.requestId, object: 'chat.completion.chunk', created: Math.floor(app.clock.now() / 1000), model: req.model, system_fingerprint: null };
   const frame = (delta: Record<string, unknown>, finish: string | null) =>
     `data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(withUsage ? { usage: null } : {}) })}\n\n`;
-  const sse = new SseBody();
+  const { sse, result } = startSse(request, h);
   sse.send(frame({ role: 'assistant', content: '', refusal: null }, null));
   for (const text of started.early) sse.send(frame({ content: text }, null));
   started.follow((text) => sse.send(frame({ content: text }, null)));
@@ -75,7 +75,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, body: O
     }
     sse.end();
   });
-  return h.response(sse).type('text/event-stream').header('cache-control', sseHeaders['cache-control']).header('x-accel-buffering', 'no');
+  return result;
 };
 
 const wholeAnswer = async (app: App, caller: Caller, req: KeyedRequest, request: Request, h: ResponseToolkit) => {

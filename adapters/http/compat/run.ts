@@ -1,5 +1,4 @@
-import { PassThrough } from 'node:stream';
-import type { Request } from '@hapi/hapi';
+import type { Request, ResponseToolkit } from '@hapi/hapi';
 import type * as E from 'fp-ts/lib/Either.js';
 import type { KeyedError, KeyedRequest } from '../../../application/apiKeys/meteredWithKey.js';
 import type { CompletionDone, CompletionSink } from '../../../application/gateway/meteredCompletion.js';
@@ -62,23 +61,27 @@ export const abortOnDisconnect = (request: Request): AbortController => {
 };
 
 /**
- * An SSE body that hapi streams as written. hapi may compress it; it hands
- * the compressor over through `setCompressor`, and each event is flushed
- * through it so nothing waits in a gzip buffer.
+ * An SSE answer written straight to the socket: hapi's response pipeline
+ * (compression, stream piping) would hold the first events back; here each
+ * event leaves when it is written. The handler returns `h.abandon`, so hapi
+ * sends nothing itself; its request log and metrics still see the request.
  */
-export class SseBody extends PassThrough {
-  private compressor: { flush: () => void } | undefined;
-  setCompressor(compressor: { flush: () => void }): void {
-    this.compressor = compressor;
-  }
-  send(frame: string): void {
-    if (this.writableEnded) return;
-    this.write(frame);
-    this.compressor?.flush();
-  }
-}
+export type SseWriter = { readonly send: (frame: string) => void; readonly end: () => void };
 
-export const sseHeaders = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } as const;
+export const startSse = (request: Request, h: ResponseToolkit, extraHeaders: Readonly<Record<string, string>> = {}): { sse: SseWriter; result: symbol } => {
+  const res = request.raw.res;
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...extraHeaders });
+  res.flushHeaders();
+  const sse: SseWriter = {
+    send: (frame) => {
+      if (!res.writableEnded && !res.destroyed) res.write(frame);
+    },
+    end: () => {
+      if (!res.writableEnded) res.end();
+    },
+  };
+  return { sse, result: h.abandon };
+};
 
 /** Whole-text message content: a string, or an array of text parts (other parts are refused by the codecs). */
 export const textOf = (content: string | readonly { readonly text: string }[]): string =>
