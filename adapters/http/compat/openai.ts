@@ -5,7 +5,7 @@ import type { CompletionDone } from '../../../application/gateway/meteredComplet
 import type { App } from '../../app.js';
 import type { Caller, CallerAuth } from '../../auth/apiKeyAuth.js';
 import { OpenAiChatBody } from './codecs.js';
-import { classifyCompletion, openAiError, openAiStreamError } from './errors.js';
+import { anthropicError, classifyCompletion, openAiError, openAiStreamError } from './errors.js';
 import { callerOf, decodeBody, logRequest, payloadFailAction, sendError, type Dialect } from './respond.js';
 import { abortOnDisconnect, runAs, startSse, startCompletion, textOf, type Outcome } from './run.js';
 
@@ -136,7 +136,8 @@ export const openAiRoutes = (app: App, auth: CallerAuth): ServerRoute[] => [
       auth: false,
       id: 'openaiListModels',
       handler: async (request, h) => {
-        const caller = await callerOf(auth, request, dialect);
+        // Both SDKs list models here; a caller sending anthropic-version gets Anthropic's shapes, errors included.
+        const caller = await callerOf(auth, request, request.headers['anthropic-version'] === undefined ? dialect : { error: anthropicError });
         if (E.isLeft(caller)) return sendError(h, caller.left);
         return listModels(app, caller.right, request);
       },

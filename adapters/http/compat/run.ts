@@ -1,5 +1,5 @@
 import type { Request, ResponseToolkit } from '@hapi/hapi';
-import type * as E from 'fp-ts/lib/Either.js';
+import * as E from 'fp-ts/lib/Either.js';
 import type { KeyedError, KeyedRequest } from '../../../application/apiKeys/meteredWithKey.js';
 import type { CompletionDone, CompletionSink } from '../../../application/gateway/meteredCompletion.js';
 import type { App } from '../../app.js';
@@ -17,8 +17,17 @@ import type { Caller } from '../../auth/apiKeyAuth.js';
  */
 export type Outcome = E.Either<KeyedError, CompletionDone>;
 
+/**
+ * A completion that throws (a bug, or the store failing mid-settle) becomes a
+ * provider error in the API's shape; the hold it left expires.
+ */
 export const runAs = (app: App, caller: Caller, req: KeyedRequest, sink: CompletionSink, signal: AbortSignal): Promise<Outcome> =>
-  caller.kind === 'key' ? app.keyed.run(caller.key, req, sink, signal) : app.completion.run({ ...req, userId: caller.userId }, sink, signal);
+  (caller.kind === 'key' ? app.keyed.run(caller.key, req, sink, signal) : app.completion.run({ ...req, userId: caller.userId }, sink, signal)).catch(
+    (error: unknown): Outcome => {
+      app.logger.error({ requestId: req.requestId, err: error instanceof Error ? error.message : String(error) }, 'compatible completion failed unexpectedly');
+      return E.left({ _tag: 'ProviderError', message: 'internal error', retryable: true });
+    },
+  );
 
 export type Started = {
   /** Text that arrived before the answer began (already paid for). */
