@@ -2,6 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Redis } from 'ioredis';
+import type { ApiKeys } from '../application/apiKeys/keys.js';
+import { makeApiKeys } from '../application/apiKeys/keys.js';
+import type { MeteredWithKey } from '../application/apiKeys/meteredWithKey.js';
+import { makeMeteredWithKey } from '../application/apiKeys/meteredWithKey.js';
 import { makeLedger } from '../application/credits/ledger.js';
 import type { Ledger } from '../application/credits/ledger.js';
 import { makeSweeper } from '../application/credits/sweeper.js';
@@ -35,6 +39,7 @@ import { systemClock, systemIds } from './system/clockAndIds.js';
 import { startLedgerLog, type RunningLedgerLog } from './ledger/runLedgerLog.js';
 import { devSecretPath, loadOrCreateDevSecret } from './system/devSecret.js';
 import { causeOf, StartupError, withoutPassword } from './system/startupError.js';
+import { cryptoSecrets } from './system/secrets.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -60,6 +65,9 @@ export type App = {
   readonly llm: LlmSetup;
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
+  /** API keys and the metered completion paid through one (the compatible APIs, key-authenticated sockets). */
+  readonly keys: ApiKeys;
+  readonly keyed: MeteredWithKey;
   readonly sweeper: Sweeper;
   /** Background work (sweeper, subscriptions, video poller, pending settlements) and its state for /health and /metrics. */
   readonly supervisor: Supervisor;
@@ -183,6 +191,8 @@ export const buildApp = async (
     supervisor,
     countOutputTokens: countTextTokens,
   });
+  const keys = makeApiKeys({ store, clock, ids, secrets: cryptoSecrets });
+  const keyed = makeMeteredWithKey({ completion, keys, select, prices: () => llm.right.prices.current(), limiter, ids, logger, holdTtlMs: config.HOLD_TTL_MS });
   const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
   return {
@@ -202,6 +212,8 @@ export const buildApp = async (
     llm: llm.right,
     select,
     completion,
+    keys,
+    keyed,
     sweeper,
     supervisor,
     redis,

@@ -60,6 +60,8 @@ export const startService = async (
  */
 export const installProcessGuards = (app: Pick<App, 'supervisor'>): void => {
   process.on('unhandledRejection', (reason) => app.supervisor.unhandledRejection(reason));
+};
+
 /** Binding a port: EADDRINUSE and EACCES become one line naming the variable. */
 const listening = async <T>(variable: 'PORT' | 'WS_PORT', host: string, port: number, start: () => Promise<T>): Promise<T> => {
   try {

@@ -15,6 +15,7 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'merkle', script: 'bench/ledger/merkleAudit.ts' },
   { name: 'llm', script: 'bench/llm/chunkOverhead.ts' },
   { name: 'ttfc', script: 'bench/ws/ttfc.ts' },
+  { name: 'http', script: 'bench/compat/httpTtfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },
 ];
 

@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients', 'keys'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -33,6 +33,9 @@ Commands
   roles assign|revoke <user> <role>
   token <user> [--ttl 1h] [--secret S]   mint a dev JWT (HS256 with JWT_SECRET)
   audit [--at ISO] [--accounts]   replay everything, verify hash chains and invariants
+  keys create <account> [--limit N] [--period day|month] [--models a,b]   prints the secret once
+  keys list <account>             keys of an account with their spend and holds
+  keys revoke <keyId> [--reason TEXT]
   oauth-clients add <name> --redirect-uri URI[,URI]   a static OAuth client (a GPT); prints its secret
   oauth-clients list | remove <clientId>             (file: OAUTH_CLIENTS_FILE, default data/oauth-clients.json)
   key --public                    the checkpoint verifier key (C2SP vkey)
@@ -80,6 +83,8 @@ const options = {
   state: { type: 'string' },
   'log-key': { type: 'string' },
   name: { type: 'string' },
+  period: { type: 'string' },
+  models: { type: 'string' },
 } as const;
 
 export type Parsed = {

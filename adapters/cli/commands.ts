@@ -1,3 +1,4 @@
+import { runKeys } from './keyCommands.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { auditLedger, type Violation } from '../../application/audit.js';
 import { makeLedger } from '../../application/credits/ledger.js';
@@ -171,6 +172,8 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
       return runRoles(p, store, io, json);
     case 'audit':
       return audit(p, store, io, json);
+    case 'keys':
+      return runKeys(p, store, io, json);
     default:
       throw new UsageError(`unknown command "${p.command}"`);
   }

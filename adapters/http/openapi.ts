@@ -22,7 +22,7 @@ import type { JsonSchema } from './schema.js';
  * - Schemas are JSON Schema (2020-12, as OpenAPI 3.1 uses); `jsonSchemaOf(codec)`
  *   in schema.ts turns an io-ts codec into one.
  */
-export type SecurityName = 'bearerJwt' | 'sora2Session';
+export type SecurityName = 'bearerJwt' | 'sora2Session' | 'apiKey';
 
 export type ParameterSpec = {
   readonly name: string;
@@ -106,6 +106,12 @@ export const securitySchemes = {
     scheme: 'bearer',
     bearerFormat: 'opaque',
     description: 'A Sora 2 session token from GET /api/sora2/auth/session, in Authorization: Bearer <sessionToken>; valid 24 h.',
+  },
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'clg_<keyId>_<secret>',
+    description: 'An API key (POST /api/keys or `ledger keys create`) in Authorization: Bearer <key>, or in the x-api-key header (Anthropic style).',
   },
 } as const satisfies Record<SecurityName, JsonSchema>;
 

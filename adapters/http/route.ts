@@ -23,7 +23,8 @@ const refuseAnyQuery = (value: unknown): t.TypeOf<t.Mixed> => {
 export type HapiStrategyOf = Readonly<Record<SecurityName, string>>;
 
 /** hapi strategy names behind the document's security schemes. */
-export const strategies: HapiStrategyOf = { bearerJwt: JWT_STRATEGY, sora2Session: 'sora2-session' };
+// API keys have no hapi strategy: the compatible routes authenticate in their handlers (adapters/http/compat).
+export const strategies: HapiStrategyOf = { bearerJwt: JWT_STRATEGY, sora2Session: 'sora2-session', apiKey: 'api-key' };
 
 export type RouteInput<P, Q, A> = {
   readonly payload: P;

@@ -2,6 +2,8 @@ import Hapi from '@hapi/hapi';
 import type { App } from '../app.js';
 import { registerJwtAuth } from './auth.js';
 import { installClientErrorHandler } from './clientError.js';
+import { apiKeyRoutes } from './apiKeys/routes.js';
+import { compatRouteSpecs, registerCompat } from './compat/plugin.js';
 import { creditRoutes, creditsPlugin } from './credits/plugin.js';
 import { docsRoutes } from './docsRoutes.js';
 import { makeIdempotency } from './idempotency.js';
@@ -102,6 +104,11 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
     options: { app, idempotency: creditsDeps.idempotency, videoJobs: () => sora2()?.jobs, version: API_VERSION, ...(oauthOn ? { authorizationServer: base } : {}) },
   });
   specs.push(...registerLedgerRoutes(server, app));
+  const keyRoutes = apiKeyRoutes(app);
+  server.route(keyRoutes.map((r) => r.route));
+  specs.push(...keyRoutes.map((r) => r.spec));
+  registerCompat(server, app);
+  specs.push(...compatRouteSpecs);
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));

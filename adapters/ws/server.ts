@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../../application/ports/tokenVerifier.js';
 import type { App } from '../app.js';
+import { connectionIdOfKey, KEY_CONNECTION_PREFIX, looksLikeApiKey, makeConnectionCompletion, presentedCredential } from '../auth/apiKeyAuth.js';
 import { extractToken, redactUrl } from '../auth/jwtRequest.js';
 import { installClientErrorHandler } from '../http/clientError.js';
 import type { Gateway } from './gateway.js';
@@ -80,7 +81,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   const { logger } = app;
   const resume = makeResumeBuffer(options.resume, app.clock.now);
   const gateway: Gateway = makeGateway({
-    completion: withSettlementReceipts(app),
+    completion: makeConnectionCompletion({ completion: withSettlementReceipts(app), keys: app.keys, keyed: app.keyed }),
     checkModel: (preference, model) => {
       const plan = app.llm.router.plan({ model, messages: [], maxTokens: 1 }, preference);
       return E.isLeft(plan) ? plan.left.message : undefined;
@@ -133,7 +134,18 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     if (closing !== undefined) return refuse({ status: 503, code: 'SERVICE_UNAVAILABLE', message: 'server is shutting down' });
     let verified;
     try {
-      verified = await app.verifier.verify(extractToken(req.headers, req.url));
+      // An API key (Bearer, x-api-key or ?token=) is checked against its stream; anything else is a JWT.
+      const credential = presentedCredential(req.headers, req.url);
+      if (looksLikeApiKey(credential)) {
+        const key = await app.keys.authenticate(credential);
+        verified = E.isLeft(key)
+          ? E.left({ _tag: 'TokenInvalid' as const, reason: key.left._tag === 'KeyRevoked' ? 'api key revoked' : 'unknown api key' })
+          : E.right({ userId: connectionIdOfKey(key.right.keyId), claims: {} });
+      } else {
+        verified = await app.verifier.verify(extractToken(req.headers, req.url));
+        // A JWT subject may not pose as a key-authenticated connection.
+        if (E.isRight(verified) && verified.right.userId.startsWith(KEY_CONNECTION_PREFIX)) verified = E.left({ _tag: 'TokenInvalid' as const, reason: 'reserved subject' });
+      }
     } catch (error) {
       logger.error({ url, err: (error as Error).message }, 'token verification failed unexpectedly');
       return refuse({ status: 500, code: 'INTERNAL', message: 'internal error' });
