@@ -16,6 +16,9 @@ import type { RateLimiter } from '../application/ports/rateLimiter.js';
 import { perMinute } from '../application/ports/rateLimiter.js';
 import type { SessionStore } from '../application/ports/sessionStore.js';
 import type { TokenVerifier } from '../application/ports/tokenVerifier.js';
+import { makeProjectionRunner } from '../application/projections/catchUp.js';
+import type { ProjectionRunner } from '../application/projections/catchUp.js';
+import type { UsageReadModel } from '../application/projections/usageReadModel.js';
 import { makeJwtVerifier } from './auth/jwtVerifier.js';
 import type { Config } from './config.js';
 import { openEventStore } from './eventstore/fromUrl.js';
@@ -27,6 +30,15 @@ import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
 import { makeRedisSessionStore } from './redis/redisSessionStore.js';
 import { systemClock, systemIds } from './system/clockAndIds.js';
+import { instrumentRateLimiter } from './observability/instrumentLimiter.js';
+import { instrumentEventStore } from './observability/instrumentStore.js';
+import { makeLlmMetrics } from './observability/llmMetrics.js';
+import type { Metrics } from './observability/metrics.js';
+import { makeMetrics } from './observability/metrics.js';
+import { installTracing } from './observability/tracing.js';
+import { makeMemoryUsageReadModel } from './projections/memoryUsageReadModel.js';
+import { openUsageReadModel } from './projections/fromStoreUrl.js';
+import { packageVersion } from './observability/buildInfo.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -52,6 +64,10 @@ export type App = {
   readonly completion: MeteredCompletion;
   readonly sweeper: Sweeper;
   readonly redis: Redis | undefined;
+  /** Prometheus metrics beyond HTTP's (adapters/observability/metrics.ts). */
+  readonly metrics: Metrics;
+  /** The usage analytics projection: its read model and catch-up runner. */
+  readonly usage: { readonly model: UsageReadModel; readonly runner: ProjectionRunner };
   readonly close: () => Promise<void>;
 };
 
@@ -60,6 +76,8 @@ export type AppOverrides = {
   readonly ids?: Ids;
   readonly store?: EventStore;
   readonly llmResilience?: Parameters<typeof makeProvidersFromEnv>[2];
+  /** Defaults to the store family's read model (memory when `store` is overridden). */
+  readonly usageReadModel?: UsageReadModel;
 };
 
 const verifierFor = (config: Config, logger: AppLogger): { verifier: TokenVerifier; secret: string | undefined } => {
@@ -85,9 +103,18 @@ export const buildApp = async (
 ): Promise<App> => {
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? systemIds;
-  const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
-  if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
-  const store = overrides.store ?? (await openEventStore(config.EVENT_STORE));
+  installTracing(env, packageVersion());
+  const rawStore = overrides.store ?? (await openEventStore(config.EVENT_STORE));
+  const metrics = makeMetrics({ version: packageVersion(), node: process.version, store: rawStore.kind });
+  const llmMetrics = makeLlmMetrics(metrics.registry);
+  const llm = makeProvidersFromEnv(env, logger, { ...overrides.llmResilience, hooks: llmMetrics.hooks, instrument: llmMetrics.instrument });
+  if (E.isLeft(llm)) {
+    await rawStore.close();
+    throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
+  }
+  // The projection runner is built after the store it reads; appends tell it the head once it exists.
+  const heads: { observe?: (position: number) => void } = {};
+  const store = instrumentEventStore(rawStore, metrics.registry, (position) => heads.observe?.(position));
   const limits = perMinute(config.RATE_LIMIT_REQUESTS_PER_MIN, config.RATE_LIMIT_TOKENS_PER_MIN);
   let redis: Redis | undefined;
   let limiter: RateLimiter;
@@ -101,6 +128,7 @@ export const buildApp = async (
     limiter = makeInProcessRateLimiter({ limits, now: clock.now });
     sessions = makeInProcessSessionStore({ now: clock.now });
   }
+  limiter = instrumentRateLimiter(limiter, metrics.registry);
   const { verifier, secret } = verifierFor(config, logger);
   const ledger = makeLedger({ store, clock, ids });
   const access = makeAccessControl({ store, clock, ids });
@@ -122,6 +150,16 @@ export const buildApp = async (
   });
   const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS });
   await sweeper.start();
+  const usageModel = overrides.usageReadModel ?? (overrides.store !== undefined ? makeMemoryUsageReadModel() : await openUsageReadModel(config.EVENT_STORE));
+  const usageRunner = makeProjectionRunner({ store: rawStore, model: usageModel, logger, now: clock.now, onCommitted: metrics.usage });
+  heads.observe = usageRunner.observeHead;
+  metrics.setSources({
+    projection: () => usageRunner.status(),
+    holds: () => usageModel.openHolds(),
+    breakers: () => llm.right.router.status().map((p) => ({ provider: p.name, open: !p.available })),
+  });
+  // Catch-up runs in the background: a long history must not delay serving; answers say the position they reflect.
+  const usageStarted = usageRunner.start().catch((error: unknown) => logger.error({ err: (error as Error).message }, 'usage projection failed to start'));
   return {
     config,
     env,
@@ -140,7 +178,12 @@ export const buildApp = async (
     completion,
     sweeper,
     redis,
+    metrics,
+    usage: { model: usageModel, runner: usageRunner },
     close: async () => {
+      await usageRunner.stop();
+      await usageStarted;
+      await usageModel.close();
       await sweeper.stop();
       await store.close();
       if (redis !== undefined) await redis.quit().catch(() => undefined);

@@ -10,6 +10,7 @@ import type { HttpMetrics } from './ops/metrics.js';
 import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
+import { registerHttpTracing } from '../observability/httpTracing.js';
 import type { Sora2PluginOptions } from './sora2/plugin.js';
 import { sora2Plugin } from './sora2/plugin.js';
 import { sora2RouteSpecs } from './sora2/routes.js';
@@ -50,6 +51,7 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
   const metrics = extras.metrics ?? makeHttpMetrics();
   server.ext('onPreResponse', renderProblems);
   instrumentServer(server, metrics);
+  registerHttpTracing(server);
   await registerRequestLogging(server, app.logger);
   registerJwtAuth(server, app.verifier);
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../ports/clock.js';
 import type { EventStore, RecordedEvent, Subscription } from '../ports/eventStore.js';
+import type { UsageBatch } from './usage.js';
 import { foldUsage, refsNeeded } from './usage.js';
 import type { UsageReadModel } from './usageReadModel.js';
 import { CheckpointMoved, NO_POSITION } from './usageReadModel.js';
@@ -33,23 +34,26 @@ export type ProjectionRunnerDeps = {
   /** How long live events wait for company before a batch is committed. */
   readonly flushMs?: number;
   /** Called after each committed batch with its events (metrics derive money counters from them). */
-  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  readonly onCommitted?: (batch: UsageBatch, events: readonly RecordedEvent[]) => void;
 };
 
-export const applyBatch = async (model: UsageReadModel, events: readonly RecordedEvent[], after: number): Promise<number> => {
-  if (events.length === 0) return after;
+/** Folds and commits one batch; returns it (its position is the new checkpoint). */
+export const commitBatch = async (model: UsageReadModel, events: readonly RecordedEvent[], after: number): Promise<UsageBatch> => {
   const known = await model.refs(refsNeeded(events));
   const batch = foldUsage(events, known, after);
   await model.commit(batch, after);
-  return batch.position;
+  return batch;
 };
+
+export const applyBatch = async (model: UsageReadModel, events: readonly RecordedEvent[], after: number): Promise<number> =>
+  events.length === 0 ? after : (await commitBatch(model, events, after)).position;
 
 /** Replays from `after` to the end of the store in pages; returns the last committed position. */
 export const catchUp = async (
   store: EventStore,
   model: UsageReadModel,
   after: number,
-  options: { readonly batchSize: number; readonly onBatch?: (events: readonly RecordedEvent[], position: number) => void; readonly shouldStop?: () => boolean },
+  options: { readonly batchSize: number; readonly onBatch?: (batch: UsageBatch, events: readonly RecordedEvent[]) => void; readonly shouldStop?: () => boolean },
 ): Promise<number> => {
   let position = after;
   for (;;) {
@@ -57,8 +61,9 @@ export const catchUp = async (
     const page: RecordedEvent[] = [];
     for await (const event of store.readAll({ ...(position === NO_POSITION ? {} : { after: position }), maxCount: options.batchSize })) page.push(event);
     if (page.length === 0) return position;
-    position = await applyBatch(model, page, position);
-    options.onBatch?.(page, position);
+    const batch = await commitBatch(model, page, position);
+    position = batch.position;
+    options.onBatch?.(batch, page);
   }
 };
 
@@ -75,11 +80,11 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
   let lastCommitAtMs: number | undefined;
   let consecutiveFailures = 0;
 
-  const committed = (events: readonly RecordedEvent[], at: number) => {
-    position = at;
+  const committed = (batch: UsageBatch, events: readonly RecordedEvent[]) => {
+    position = batch.position;
     lastCommitAtMs = deps.now();
     consecutiveFailures = 0;
-    deps.onCommitted?.(events);
+    deps.onCommitted?.(batch, events);
   };
 
   const flush = (): Promise<void> => {
@@ -90,7 +95,7 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
       buffer = [];
       if (events.length === 0 || !running) return;
       try {
-        committed(events, await applyBatch(deps.model, events, position));
+        committed(await commitBatch(deps.model, events, position), events);
       } catch (error) {
         consecutiveFailures += 1;
         // The checkpoint did not move: put the events back so the next flush retries them in order.
@@ -117,9 +122,9 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
       position = await deps.model.checkpoint();
       position = await catchUp(deps.store, deps.model, position, {
         batchSize,
-        onBatch: (events, at) => {
-          head = Math.max(head, at);
-          committed(events, at);
+        onBatch: (batch, events) => {
+          head = Math.max(head, batch.position);
+          committed(batch, events);
         },
         shouldStop: () => !running,
       });
