@@ -11,6 +11,7 @@ import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
 import { registerHttpTracing } from '../observability/httpTracing.js';
+import { usageApiRoutes, usagePlugin } from './usage/plugin.js';
 import type { Sora2PluginOptions } from './sora2/plugin.js';
 import { sora2Plugin } from './sora2/plugin.js';
 import { sora2RouteSpecs } from './sora2/routes.js';
@@ -63,6 +64,10 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
 
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
+
+  const usage = usageApiRoutes(app);
+  await server.register({ plugin: usagePlugin, options: { routes: usage } });
+  specs.push(...usage.map((r) => r.spec));
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));
