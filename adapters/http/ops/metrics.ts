@@ -16,7 +16,11 @@ export type HttpMetrics = {
 
 export const makeHttpMetrics = (options: { readonly defaultMetrics?: boolean } = {}): HttpMetrics => {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges with _total, which promtool rejects; the per-type gauges without it remain.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
   const ledger = new Counter({
     name: 'ledger_commands_total',
     help: 'Ledger commands issued through the REST API, by command and outcome.',

@@ -90,7 +90,7 @@ export const usageScript = String.raw`
       });
       draw('failure-chart', 'failed, % of requests that ended', ['failure rate %'], [x, rate]);
       var sum = answers[1].body.rows.reduce(function (a, r) { return { failed: a.failed + r.failed, ended: a.ended + r.completed + r.stopped + r.failed }; }, { failed: 0, ended: 0 });
-      el('failure-total').textContent = sum.ended === 0 ? 'No request ended in this range.' : (sum.failed + ' of ' + sum.ended + ' requests failed (' + (Math.round((1000 * sum.failed) / sum.ended) / 10) + ' %).';
+      el('failure-total').textContent = sum.ended === 0 ? 'No request ended in this range.' : sum.failed + ' of ' + sum.ended + ' requests failed (' + (Math.round((1000 * sum.failed) / sum.ended) / 10) + ' %).';
       var top = answers[2].body.rows.slice().sort(function (a, b) { return b.creditsCharged - a.creditsCharged; }).slice(0, 10);
       var body = el('top-accounts').querySelector('tbody');
       body.replaceChildren.apply(body, top.map(function (r) {
