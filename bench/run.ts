@@ -15,6 +15,7 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'llm', script: 'bench/llm/chunkOverhead.ts' },
   { name: 'ttfc', script: 'bench/ws/ttfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },
+  { name: 'usage', script: 'bench/projections/usageBench.ts' },
 ];
 
 const wanted = process.argv.slice(2);

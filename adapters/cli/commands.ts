@@ -11,6 +11,7 @@ import type { Parsed } from './args.js';
 import { duration, instant, integer, positional, required, UsageError } from './args.js';
 import { describeError } from './describe.js';
 import type { Io } from './args.js';
+import { runProjections } from './projectionCommands.js';
 import { runRoles } from './roles.js';
 
 const print = (io: Io, json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
@@ -154,6 +155,8 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
     }
     case 'roles':
       return runRoles(p, store, io, json);
+    case 'projections':
+      return runProjections(p, store, io, json);
     case 'audit':
       return audit(p, store, io, json);
     default:
