@@ -19,12 +19,16 @@ import type { TokenVerifier } from '../application/ports/tokenVerifier.js';
 import { makeProjectionRunner } from '../application/projections/catchUp.js';
 import type { ProjectionRunner } from '../application/projections/catchUp.js';
 import type { UsageReadModel } from '../application/projections/usageReadModel.js';
+import { guardEventStore } from '../application/storeOutage.js';
+import type { Supervisor } from '../application/supervisor.js';
+import { makeSupervisor } from '../application/supervisor.js';
 import { makeJwtVerifier } from './auth/jwtVerifier.js';
 import type { Config } from './config.js';
 import { openEventStore } from './eventstore/fromUrl.js';
 import { makeInProcessRateLimiter, makeInProcessSessionStore } from './inprocess/index.js';
 import type { LlmSetup } from './llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from './llm/providersFromEnv.js';
+import { countTextTokens } from './llm/tokenizer.js';
 import type { AppLogger } from './logging.js';
 import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
@@ -63,6 +67,8 @@ export type App = {
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
   readonly sweeper: Sweeper;
+  /** Background work (sweeper, subscriptions, video poller, pending settlements) and its state for /health and /metrics. */
+  readonly supervisor: Supervisor;
   readonly redis: Redis | undefined;
   /** Prometheus metrics beyond HTTP's (adapters/observability/metrics.ts). */
   readonly metrics: Metrics;
@@ -114,7 +120,8 @@ export const buildApp = async (
   }
   // The projection runner is built after the store it reads; appends tell it the head once it exists.
   const heads: { observe?: (position: number) => void } = {};
-  const store = instrumentEventStore(rawStore, metrics.registry, (position) => heads.observe?.(position));
+  // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
+  const store = guardEventStore(instrumentEventStore(rawStore, metrics.registry, (position) => heads.observe?.(position)));
   const limits = perMinute(config.RATE_LIMIT_REQUESTS_PER_MIN, config.RATE_LIMIT_TOKENS_PER_MIN);
   let redis: Redis | undefined;
   let limiter: RateLimiter;
@@ -137,6 +144,7 @@ export const buildApp = async (
     const plan = router.plan({ model, messages: [], maxTokens: 1 }, preference);
     return E.isLeft(plan) ? [] : plan.right.map((c) => ({ provider: c.provider, model: c.request.model }));
   };
+  const supervisor = makeSupervisor({ clock, ids, logger });
   const completion = makeMeteredCompletion({
     ledger,
     access,
@@ -147,8 +155,12 @@ export const buildApp = async (
     ids,
     logger,
     holdTtlMs: config.HOLD_TTL_MS,
+    progressMs: config.HOLD_PROGRESS_MS,
+    streamMaxMs: config.STREAM_MAX_MS,
+    supervisor,
+    countOutputTokens: countTextTokens,
   });
-  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS });
+  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
   const usageModel = overrides.usageReadModel ?? (overrides.store !== undefined ? makeMemoryUsageReadModel() : await openUsageReadModel(config.EVENT_STORE));
   const usageRunner = makeProjectionRunner({ store: rawStore, model: usageModel, logger, now: clock.now, onCommitted: metrics.usage });
@@ -157,6 +169,13 @@ export const buildApp = async (
     projection: () => usageRunner.status(),
     holds: () => usageModel.openHolds(),
     breakers: () => llm.right.router.status().map((p) => ({ provider: p.name, open: !p.available })),
+    background: () => {
+      const state = supervisor.state();
+      return {
+        tasks: state.tasks.map((t) => ({ name: t.name, lastSuccessAtMs: t.lastSuccessAt, consecutiveFailures: t.consecutiveFailures, lagSeconds: t.lagMs / 1000 })),
+        items: state.gauges,
+      };
+    },
   });
   // Catch-up runs in the background: a long history must not delay serving; answers say the position they reflect.
   const usageStarted = usageRunner.start().catch((error: unknown) => logger.error({ err: (error as Error).message }, 'usage projection failed to start'));
@@ -177,6 +196,7 @@ export const buildApp = async (
     select,
     completion,
     sweeper,
+    supervisor,
     redis,
     metrics,
     usage: { model: usageModel, runner: usageRunner },

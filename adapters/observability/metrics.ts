@@ -24,8 +24,8 @@ export type GaugeSources = {
   holds?: () => Promise<{ readonly count: number; readonly credits: number }>;
   /** Breaker state per provider (true = open). */
   breakers?: () => readonly { readonly provider: string; readonly open: boolean }[];
-  /** Background tasks (sweeper, subscriptions): see setBackgroundTasks in adapters/app.ts. */
-  background?: () => readonly BackgroundTask[];
+  /** Background tasks (sweeper, subscriptions, poller) and counts of pending work, from the supervisor (application/supervisor.ts). */
+  background?: () => { readonly tasks: readonly BackgroundTask[]; readonly items: Readonly<Record<string, number>> };
 };
 
 export type BackgroundTask = {
@@ -131,9 +131,11 @@ export const makeMetrics = (build: { readonly version: string; readonly node: st
 /** Background task gauges (sweeper, subscriptions): last success, consecutive failures, lag. */
 const backgroundGauges = (registry: Registry, sources: GaugeSources) => {
   const registers = [registry];
-  new Gauge({ name: 'background_task_last_success_timestamp_seconds', help: 'When a background task last succeeded (Unix time).', labelNames: ['task'] as const, registers, collect() { for (const t of sources.background?.() ?? []) if (t.lastSuccessAtMs !== undefined) this.set({ task: t.name }, t.lastSuccessAtMs / 1000); } });
-  new Gauge({ name: 'background_task_consecutive_failures', help: 'Failures of a background task since its last success.', labelNames: ['task'] as const, registers, collect() { for (const t of sources.background?.() ?? []) this.set({ task: t.name }, t.consecutiveFailures); } });
-  new Gauge({ name: 'background_task_lag_seconds', help: 'How far a background task is behind (sweeper: oldest overdue hold; subscriptions: oldest unhandled event).', labelNames: ['task'] as const, registers, collect() { for (const t of sources.background?.() ?? []) if (t.lagSeconds !== undefined) this.set({ task: t.name }, t.lagSeconds); } });
+  const tasks = () => sources.background?.().tasks ?? [];
+  new Gauge({ name: 'background_task_last_success_timestamp_seconds', help: 'When a background task last succeeded (Unix time).', labelNames: ['task'] as const, registers, collect() { for (const t of tasks()) if (t.lastSuccessAtMs !== undefined) this.set({ task: t.name }, t.lastSuccessAtMs / 1000); } });
+  new Gauge({ name: 'background_task_consecutive_failures', help: 'Failures of a background task since its last success.', labelNames: ['task'] as const, registers, collect() { for (const t of tasks()) this.set({ task: t.name }, t.consecutiveFailures); } });
+  new Gauge({ name: 'background_task_lag_seconds', help: 'How far a background task is behind (a loop: time since its last success; a subscription: age of the last event it handled).', labelNames: ['task'] as const, registers, collect() { for (const t of tasks()) if (t.lagSeconds !== undefined) this.set({ task: t.name }, t.lagSeconds); } });
+  new Gauge({ name: 'background_pending_items', help: 'Background work waiting, by kind (pending settlements, tracked accounts, running video jobs).', labelNames: ['kind'] as const, registers, collect() { for (const [kind, value] of Object.entries(sources.background?.().items ?? {})) this.set({ kind }, value); } });
 };
 
 export type Metrics = ReturnType<typeof makeMetrics>;

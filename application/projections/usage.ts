@@ -87,12 +87,15 @@ const obj = (value: Json | undefined): { readonly [key: string]: Json } =>
 
 export const holdRef = (accountId: string, reservationId: string): string => `r:${accountId}:${reservationId}`;
 export const deductionRef = (accountId: string, deductionId: string): string => `d:${accountId}:${deductionId}`;
+/** A hold that ended with a charge (settled, or expired after progress): kept so a later SettlementRefunded counts under it. */
+export const chargedHoldRef = (accountId: string, reservationId: string): string => `s:${accountId}:${reservationId}`;
 
 const accountOf = (event: RecordedEvent): string | undefined =>
   event.streamName.startsWith(ACCOUNT_PREFIX) ? event.streamName.slice(ACCOUNT_PREFIX.length) : undefined;
 
 /** The reference ids a batch will look up: those its settles, releases, expiries and refunds end or use. */
 export const refsNeeded = (events: readonly RecordedEvent[]): string[] => {
+  // ReservationProgressed needs nothing: the settle or expiry that ends the hold carries the totals.
   const ids = new Set<string>();
   for (const event of events) {
     const accountId = accountOf(event);
@@ -100,6 +103,7 @@ export const refsNeeded = (events: readonly RecordedEvent[]): string[] => {
     const id = text(event.data['reservationId']);
     if (event.type === 'ReservationSettled' || event.type === 'ReservationReleased' || event.type === 'ReservationExpired') ids.add(holdRef(accountId, id));
     if (event.type === 'DeductionRefunded') ids.add(deductionRef(accountId, text(event.data['deductionId'])));
+    if (event.type === 'SettlementRefunded') ids.add(chargedHoldRef(accountId, id));
   }
   return [...ids];
 };
@@ -145,25 +149,34 @@ const changeOf = (
       const ref: UsageRef = { apiKeyId: apiKeyOf(event, purpose), service: serviceOf(purpose['service']), provider: text(purpose['provider']), model: text(purpose['model']), amount: num(d['amount']) };
       return { change: { ref, counts: { requests: 1, creditsHeld: ref.amount } }, put: [holdRef(accountId, text(d['reservationId'])), ref] };
     }
-    case 'ReservationSettled': {
-      const id = holdRef(accountId, text(d['reservationId']));
+    case 'ReservationSettled':
+    case 'ReservationExpired': {
+      // Both end a hold with a charge: a settle for what was produced, an expiry for the last recorded progress (often 0).
+      const reservationId = text(d['reservationId']);
+      const id = holdRef(accountId, reservationId);
       const usage = obj(d['usage']);
+      const charged = num(d['charged']);
       // A settle may say the client stopped the stream (`ended: 'stopped'`); without it, a settle is a completion.
       const stopped = text(d['ended']) === 'stopped' || text(usage['ended']) === 'stopped';
+      const outcome = event.type === 'ReservationExpired' ? 'failed' : stopped ? 'stopped' : 'completed';
       const counts = {
-        [stopped ? 'stopped' : 'completed']: 1,
+        [outcome]: 1,
         inputTokens: num(usage['inputTokens']),
         outputTokens: num(usage['outputTokens']),
         videoSeconds: num(usage['videoSeconds']),
-        creditsCharged: num(d['charged']),
+        creditsCharged: charged,
       };
-      return { change: { ref: refs.get(id) ?? unknownRef(event), counts }, drop: id };
+      const ref = refs.get(id) ?? unknownRef(event);
+      return { change: { ref, counts }, drop: id, ...(charged > 0 ? { put: [chargedHoldRef(accountId, reservationId), { ...ref, amount: charged }] as const } : {}) };
     }
-    case 'ReservationReleased':
-    case 'ReservationExpired': {
+    case 'ReservationReleased': {
       const id = holdRef(accountId, text(d['reservationId']));
-      const stopped = event.type === 'ReservationReleased' && stoppedReason.test(text(d['reason']));
+      const stopped = stoppedReason.test(text(d['reason']));
       return { change: { ref: refs.get(id) ?? unknownRef(event), counts: { [stopped ? 'stopped' : 'failed']: 1 } }, drop: id };
+    }
+    case 'SettlementRefunded': {
+      const ref = refs.get(chargedHoldRef(accountId, text(d['reservationId']))) ?? unknownRef(event);
+      return { change: { ref, counts: { creditsRefunded: num(d['amount']) } } };
     }
     case 'CreditsDeducted': {
       const ref: UsageRef = { apiKeyId: apiKeyOf(event, d), service: serviceOf(d['service']), provider: '', model: '', amount: num(d['amount']) };

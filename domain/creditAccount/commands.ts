@@ -18,6 +18,8 @@ export type CreditAccountCommand =
       readonly expiresAt?: Instant;
       readonly reason?: string;
       readonly by?: string;
+      /** Spending order: higher first; default 0 (see burnDown.ts). */
+      readonly priority?: number;
     }
   | {
       readonly type: 'DeductCredits';
@@ -38,6 +40,16 @@ export type CreditAccountCommand =
       readonly reason?: string;
       readonly by?: string;
     }
+  /** Refund (part of) what a hold charged: a settled hold, or one that expired charging its progress. */
+  | {
+      readonly type: 'RefundSettlement';
+      readonly refundId: string;
+      readonly reservationId: string;
+      readonly amount: number;
+      readonly at: Instant;
+      readonly reason?: string;
+      readonly by?: string;
+    }
   | {
       readonly type: 'ReserveCredits';
       readonly reservationId: string;
@@ -53,6 +65,21 @@ export type CreditAccountCommand =
       readonly charge: number;
       readonly usage: Usage;
       readonly priceSheetVersion: string;
+      readonly at: Instant;
+    }
+  /**
+   * A running hold records what it has cost so far and moves its expiry on:
+   * if the process dies, expiry charges this much instead of releasing all.
+   */
+  | {
+      readonly type: 'RecordHoldProgress';
+      readonly reservationId: string;
+      /** Credits used so far: never below the last recorded progress, never above the hold. */
+      readonly charge: number;
+      readonly usage: Usage;
+      readonly priceSheetVersion: string;
+      /** The hold's new expiry instant (must lie after `at`). */
+      readonly expiresAt: Instant;
       readonly at: Instant;
     }
   | { readonly type: 'ReleaseReservation'; readonly reservationId: string; readonly reason: string; readonly at: Instant }

@@ -60,7 +60,7 @@ export const seedTraffic = async (kit: UsageKit): Promise<void> => {
   }
 };
 
-/** Sums of the settle and deduct events in the store: what usage and metrics must agree with. */
+/** Sums of the settle, expiry and deduct events in the store: what usage and metrics must agree with. */
 export const ledgerSums = async (kit: Kit) => {
   let charged = 0;
   let inputTokens = 0;
@@ -74,6 +74,7 @@ export const ledgerSums = async (kit: Kit) => {
       inputTokens += usage.inputTokens ?? 0;
       outputTokens += usage.outputTokens ?? 0;
     }
+    if (e.type === 'ReservationExpired') charged += (e.data['charged'] as number | undefined) ?? 0;
     if (e.type === 'CreditsDeducted') charged += e.data['amount'] as number;
   }
   return { charged, inputTokens, outputTokens, head };

@@ -14,7 +14,8 @@ type Step =
   | { kind: 'reserve'; account: number; service: string; provider: string; model: string; amount: number; apiKey: number; day: number }
   | { kind: 'settle' | 'release' | 'expire'; pick: number; charged: number; tokens: number; seconds: number; stop: boolean; day: number }
   | { kind: 'deduct'; account: number; service: string; amount: number; day: number }
-  | { kind: 'refund'; pick: number; amount: number; day: number }
+  | { kind: 'refund' | 'refundSettlement'; pick: number; amount: number; day: number }
+  | { kind: 'progress'; pick: number; charged: number; day: number }
   | { kind: 'other'; account: number; day: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -38,7 +39,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     day: fc.nat(3),
   }),
   fc.record({ kind: fc.constant('deduct' as const), account: fc.nat(3), service: fc.constantFrom('sora2', 'llm', 'misc'), amount: fc.integer({ min: 1, max: 500 }), day: fc.nat(3) }),
-  fc.record({ kind: fc.constant('refund' as const), pick: fc.nat(), amount: fc.integer({ min: 1, max: 100 }), day: fc.nat(3) }),
+  fc.record({ kind: fc.constantFrom('refund' as const, 'refundSettlement' as const), pick: fc.nat(), amount: fc.integer({ min: 1, max: 100 }), day: fc.nat(3) }),
+  fc.record({ kind: fc.constant('progress' as const), pick: fc.nat(), charged: fc.nat(100), day: fc.nat(3) }),
   fc.record({ kind: fc.constant('other' as const), account: fc.nat(3), day: fc.nat(3) }),
 );
 
@@ -48,6 +50,7 @@ const meta = (at: number) => ({ hash: 'h', prevHash: '', recordedAt: at });
 export const buildHistory = (steps: readonly Step[]): { stream: string; event: NewEvent }[] => {
   const open: { account: string; id: string; amount: number }[] = [];
   const deductions: { account: string; id: string }[] = [];
+  const chargedHolds: { account: string; id: string }[] = [];
   const out: { stream: string; event: NewEvent }[] = [];
   let n = 0;
   for (const s of steps) {
@@ -70,6 +73,7 @@ export const buildHistory = (steps: readonly Step[]): { stream: string; event: N
       if (hold === undefined) continue;
       if (s.kind === 'settle') {
         const charged = Math.min(s.charged, hold.amount);
+        if (charged > 0) chargedHolds.push({ account: hold.account, id: hold.id });
         push(hold.account, 'ReservationSettled', {
           reservationId: hold.id,
           charged,
@@ -78,11 +82,23 @@ export const buildHistory = (steps: readonly Step[]): { stream: string; event: N
           priceSheetVersion: 'v1',
         });
       } else if (s.kind === 'release') push(hold.account, 'ReservationReleased', { reservationId: hold.id, amount: hold.amount, reason: s.stop ? 'client cancelled' : 'ProviderError' });
-      else push(hold.account, 'ReservationExpired', { reservationId: hold.id, amount: hold.amount });
+      else if (s.stop) push(hold.account, 'ReservationExpired', { reservationId: hold.id, amount: hold.amount });
+      else {
+        // An expiry after recorded progress charges what the progress said.
+        const taken = Math.min(s.charged, hold.amount);
+        if (taken > 0) chargedHolds.push({ account: hold.account, id: hold.id });
+        push(hold.account, 'ReservationExpired', { reservationId: hold.id, amount: hold.amount, charged: taken, usage: { inputTokens: s.tokens, outputTokens: 1 }, priceSheetVersion: 'v1' });
+      }
     } else if (s.kind === 'deduct') {
       const account = `u${s.account}`;
       deductions.push({ account, id: `ded-${n}` });
       push(account, 'CreditsDeducted', { deductionId: `ded-${n}`, amount: s.amount, service: s.service });
+    } else if (s.kind === 'refundSettlement') {
+      const h = chargedHolds[s.pick % Math.max(1, chargedHolds.length)];
+      if (h !== undefined) push(h.account, 'SettlementRefunded', { refundId: `sref-${n}`, reservationId: h.id, amount: s.amount });
+    } else if (s.kind === 'progress') {
+      const hold = open[s.pick % Math.max(1, open.length)];
+      if (hold !== undefined) push(hold.account, 'ReservationProgressed', { reservationId: hold.id, charged: Math.min(s.charged, hold.amount), usage: { inputTokens: 1, outputTokens: 1 }, priceSheetVersion: 'v1', expiresAt: at + 60_000 });
     } else if (s.kind === 'refund') {
       const d = deductions[s.pick % Math.max(1, deductions.length)];
       if (d !== undefined) push(d.account, 'DeductionRefunded', { refundId: `ref-${n}`, deductionId: d.id, amount: s.amount });
@@ -141,7 +157,11 @@ export const recompute = (events: readonly RecordedEvent[]): UsageRow[] => {
       add(e, hold(), { completed: 1, creditsCharged: d['charged'], inputTokens: u['inputTokens'], outputTokens: u['outputTokens'], videoSeconds: u['videoSeconds'] });
     }
     if (e.type === 'ReservationReleased') add(e, hold(), /cancel/.test(String(d['reason'])) ? { stopped: 1 } : { failed: 1 });
-    if (e.type === 'ReservationExpired') add(e, hold(), { failed: 1 });
+    if (e.type === 'ReservationExpired') {
+      const u = (d['usage'] ?? {}) as unknown as Record<string, number>;
+      add(e, hold(), { failed: 1, creditsCharged: d['charged'] ?? 0, inputTokens: u['inputTokens'] ?? 0, outputTokens: u['outputTokens'] ?? 0 });
+    }
+    if (e.type === 'SettlementRefunded') add(e, hold(), { creditsRefunded: d['amount'] });
     if (e.type === 'DeductionRefunded') add(e, find(i, 'CreditsDeducted', 'deductionId', d['deductionId'], e.streamName), { creditsRefunded: d['amount'] });
   });
   return sortRows([...rows.values()]);

@@ -22,7 +22,8 @@ describe('usage projection (memory read model)', () => {
     );
     const batch = foldUsage(events, new Map(), NO_POSITION);
     expect(batch.position).toBe(3);
-    expect(batch.put).toEqual([]);
+    // The settled hold stays known (for later refunds of its charge); the released one is gone.
+    expect(batch.put).toEqual([['s:u1:res-1', { apiKeyId: 'k2', service: 'llm', provider: 'openai', model: 'gpt-4o', amount: 20 }]]);
     const byDay = Object.fromEntries(batch.deltas.map((r) => [`${r.day}/${r.apiKeyId}`, r]));
     expect(byDay['2026-11-28/k2']).toMatchObject({ requests: 1, creditsHeld: 50, provider: 'openai', model: 'gpt-4o', service: 'llm' });
     expect(byDay['2026-11-29/k2']).toMatchObject({ completed: 1, creditsCharged: 20, inputTokens: 10, outputTokens: 20 });
