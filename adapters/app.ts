@@ -21,6 +21,9 @@ import type { RateLimiter } from '../application/ports/rateLimiter.js';
 import { perMinute } from '../application/ports/rateLimiter.js';
 import type { SessionStore } from '../application/ports/sessionStore.js';
 import type { TokenVerifier } from '../application/ports/tokenVerifier.js';
+import { makeProjectionRunner } from '../application/projections/catchUp.js';
+import type { ProjectionRunner } from '../application/projections/catchUp.js';
+import type { UsageReadModel } from '../application/projections/usageReadModel.js';
 import { guardEventStore } from '../application/storeOutage.js';
 import type { Supervisor } from '../application/supervisor.js';
 import { makeSupervisor } from '../application/supervisor.js';
@@ -40,6 +43,15 @@ import { startLedgerLog, type RunningLedgerLog } from './ledger/runLedgerLog.js'
 import { devSecretPath, loadOrCreateDevSecret } from './system/devSecret.js';
 import { causeOf, StartupError, withoutPassword } from './system/startupError.js';
 import { cryptoSecrets } from './system/secrets.js';
+import { instrumentRateLimiter } from './observability/instrumentLimiter.js';
+import { instrumentEventStore } from './observability/instrumentStore.js';
+import { makeLlmMetrics } from './observability/llmMetrics.js';
+import type { Metrics } from './observability/metrics.js';
+import { makeMetrics } from './observability/metrics.js';
+import { installTracing } from './observability/tracing.js';
+import { makeMemoryUsageReadModel } from './projections/memoryUsageReadModel.js';
+import { openUsageReadModel } from './projections/fromStoreUrl.js';
+import { packageVersion } from './observability/buildInfo.js';
 
 /**
  * Everything the network adapters (REST, WebSocket) need, built once from the
@@ -74,6 +86,10 @@ export type App = {
   readonly redis: Redis | undefined;
   /** The Merkle log over the global order, its checkpoints and proofs (docs/audit.md). */
   readonly ledgerLog: RunningLedgerLog;
+  /** Prometheus metrics beyond HTTP's (adapters/observability/metrics.ts). */
+  readonly metrics: Metrics;
+  /** The usage analytics projection: its read model and catch-up runner. */
+  readonly usage: { readonly model: UsageReadModel; readonly runner: ProjectionRunner };
   readonly close: () => Promise<void>;
 };
 
@@ -82,6 +98,8 @@ export type AppOverrides = {
   readonly ids?: Ids;
   readonly store?: EventStore;
   readonly llmResilience?: Parameters<typeof makeProvidersFromEnv>[2];
+  /** Defaults to the store family's read model (memory when `store` is overridden). */
+  readonly usageReadModel?: UsageReadModel;
 };
 
 type VerifierSetup = { verifier: TokenVerifier; secret: string | undefined; devSecret: { file: string | undefined } | undefined };
@@ -136,10 +154,19 @@ export const buildApp = async (
 ): Promise<App> => {
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? systemIds;
-  const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
-  if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
+  installTracing(env, packageVersion());
+  const rawStore = overrides.store ?? (await openEventStore(config.EVENT_STORE, { connectTimeoutMs: config.STORE_CONNECT_TIMEOUT_MS }));
+  const metrics = makeMetrics({ version: packageVersion(), node: process.version, store: rawStore.kind });
+  const llmMetrics = makeLlmMetrics(metrics.registry);
+  const llm = makeProvidersFromEnv(env, logger, { ...overrides.llmResilience, hooks: llmMetrics.hooks, instrument: llmMetrics.instrument });
+  if (E.isLeft(llm)) {
+    await rawStore.close();
+    throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
+  }
+  // The projection runner is built after the store it reads; appends tell it the head once it exists.
+  const heads: { observe?: (position: number) => void } = {};
   // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
-  const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE, { connectTimeoutMs: config.STORE_CONNECT_TIMEOUT_MS })));
+  const store = guardEventStore(instrumentEventStore(rawStore, metrics.registry, (position) => heads.observe?.(position)));
   const ledgerLog = await startLedgerLog(config, env, store, logger).catch(async (error: unknown) => {
     if (overrides.store === undefined) await store.close();
     throw error;
@@ -159,6 +186,7 @@ export const buildApp = async (
     limiter = makeInProcessRateLimiter({ limits, now: clock.now });
     sessions = makeInProcessSessionStore({ now: clock.now });
   }
+  limiter = instrumentRateLimiter(limiter, metrics.registry);
   let setup: VerifierSetup;
   try {
     setup = verifierFor(config);
@@ -195,6 +223,23 @@ export const buildApp = async (
   const keyed = makeMeteredWithKey({ completion, keys, select, prices: () => llm.right.prices.current(), limiter, ids, logger, holdTtlMs: config.HOLD_TTL_MS });
   const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
+  const usageModel = overrides.usageReadModel ?? (overrides.store !== undefined ? makeMemoryUsageReadModel() : await openUsageReadModel(config.EVENT_STORE));
+  const usageRunner = makeProjectionRunner({ store: rawStore, model: usageModel, logger, now: clock.now, onCommitted: metrics.usage });
+  heads.observe = usageRunner.observeHead;
+  metrics.setSources({
+    projection: () => usageRunner.status(),
+    holds: () => usageModel.openHolds(),
+    breakers: () => llm.right.router.status().map((p) => ({ provider: p.name, open: !p.available })),
+    background: () => {
+      const state = supervisor.state();
+      return {
+        tasks: state.tasks.map((t) => ({ name: t.name, lastSuccessAtMs: t.lastSuccessAt, consecutiveFailures: t.consecutiveFailures, lagSeconds: t.lagMs / 1000 })),
+        items: state.gauges,
+      };
+    },
+  });
+  // Catch-up runs in the background: a long history must not delay serving; answers say the position they reflect.
+  const usageStarted = usageRunner.start().catch((error: unknown) => logger.error({ err: (error as Error).message }, 'usage projection failed to start'));
   return {
     config,
     env,
@@ -218,7 +263,12 @@ export const buildApp = async (
     supervisor,
     redis,
     ledgerLog,
+    metrics,
+    usage: { model: usageModel, runner: usageRunner },
     close: async () => {
+      await usageRunner.stop();
+      await usageStarted;
+      await usageModel.close();
       await sweeper.stop();
       await ledgerLog.stop();
       await store.close();

@@ -17,6 +17,7 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'ttfc', script: 'bench/ws/ttfc.ts' },
   { name: 'http', script: 'bench/compat/httpTtfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },
+  { name: 'usage', script: 'bench/projections/usageBench.ts' },
 ];
 
 const wanted = process.argv.slice(2);

@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients', 'keys'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients', 'keys', 'projections'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -36,6 +36,7 @@ Commands
   keys create <account> [--limit N] [--period day|month] [--models a,b]   prints the secret once
   keys list <account>             keys of an account with their spend and holds
   keys revoke <keyId> [--reason TEXT]
+  projections rebuild|status      replay the usage projection from 0 / show its position and lag
   oauth-clients add <name> --redirect-uri URI[,URI]   a static OAuth client (a GPT); prints its secret
   oauth-clients list | remove <clientId>             (file: OAUTH_CLIENTS_FILE, default data/oauth-clients.json)
   key --public                    the checkpoint verifier key (C2SP vkey)

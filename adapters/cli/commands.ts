@@ -13,6 +13,7 @@ import { duration, instant, integer, positional, required, UsageError } from './
 import { describeError } from './describe.js';
 import { makeProgress, noProgress } from './progress.js';
 import type { Io } from './args.js';
+import { runProjections } from './projectionCommands.js';
 import { runRoles } from './roles.js';
 
 const print = (io: Io, json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
@@ -170,6 +171,8 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
     }
     case 'roles':
       return runRoles(p, store, io, json);
+    case 'projections':
+      return runProjections(p, store, io, json);
     case 'audit':
       return audit(p, store, io, json);
     case 'keys':

@@ -29,6 +29,7 @@ const tags = [
   { name: 'admin', description: 'Operations that need admin permissions.' },
   { name: 'sora2', description: 'Sora 2 video generation with a verified session.' },
   { name: 'operations', description: 'Health, statistics and metrics.' },
+  { name: 'usage', description: 'Usage analytics from the ledger: requests, tokens and credits by account, model, provider, service and day.' },
 ];
 
 /** The server URL the document advertises: PUBLIC_URL when set, else the origin this request reached. */

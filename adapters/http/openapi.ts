@@ -38,6 +38,8 @@ export type ResponseSpec = {
   readonly contentType?: string;
   readonly schema?: JsonSchema;
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
+  /** Other representations of the same answer, by content type (e.g. text/csv), chosen with Accept. */
+  readonly alternatives?: Readonly<Record<string, JsonSchema>>;
 };
 
 export type RequestBodySpec = {
@@ -141,7 +143,9 @@ const operationOf = (spec: RouteSpec) => ({
       {
         description: r.description,
         ...(r.headers === undefined ? {} : { headers: r.headers }),
-        ...(r.schema === undefined && r.contentType === undefined ? {} : { content: contentOf(r.contentType, r.schema) }),
+        ...(r.schema === undefined && r.contentType === undefined
+          ? {}
+          : { content: { ...contentOf(r.contentType, r.schema), ...Object.fromEntries(Object.entries(r.alternatives ?? {}).map(([type, schema]) => [type, { schema }])) } }),
       },
     ]),
   ),

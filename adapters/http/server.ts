@@ -15,6 +15,8 @@ import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
 import { registerLedgerRoutes } from './ledger/ledgerRoutes.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
+import { registerHttpTracing } from '../observability/httpTracing.js';
+import { usageApiRoutes, usagePlugin } from './usage/plugin.js';
 import { mcpPlugin } from '../mcp/mcpPlugin.js';
 import type { OAuthClient } from '../../application/signin/oauthClient.js';
 import { googleOAuthFromConfig, publicBaseUrl } from '../auth/googleOAuth.js';
@@ -70,6 +72,7 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
   const metrics = extras.metrics ?? makeHttpMetrics();
   server.ext('onPreResponse', renderProblems);
   instrumentServer(server, metrics);
+  registerHttpTracing(server);
   await registerRequestLogging(server, app.logger);
   registerRequestIds(server, app.logger);
   registerJwtAuth(server, app.verifier);
@@ -83,6 +86,10 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
 
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
+
+  const usage = usageApiRoutes(app);
+  await server.register({ plugin: usagePlugin, options: { routes: usage } });
+  specs.push(...usage.map((r) => r.spec));
 
   // The OAuth authorization server issues HS256 access tokens the verifier accepts; with a JWKS verifier it is off.
   const base = publicBaseUrl(app.config);

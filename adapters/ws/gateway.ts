@@ -11,6 +11,7 @@ import type { RequestLog } from './resumeBuffer.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
 import type { MessageBudgetLimits } from './budget.js';
 import { DEFAULT_BUDGET, fullBucket, makeUserBuckets, take } from './budget.js';
+import type { WsObserver } from '../observability/metrics.js';
 
 /**
  * The gateway's rules, independent of the socket library: who may connect,
@@ -35,6 +36,8 @@ export type GatewayDeps = {
   readonly logger: Logger;
   readonly now: () => number;
   readonly limits: GatewayLimits;
+  /** Told about connections and streams (Prometheus metrics); optional. */
+  readonly observer?: WsObserver;
 };
 
 export type Admission = { readonly ok: true } | { readonly ok: false; readonly reason: 'draining' | 'tooManyConnections' };
@@ -63,7 +66,7 @@ export const makeGateway = (deps: GatewayDeps) => {
     }
   };
 
-  const requests = makeRequests({ completion: deps.completion, resume, logger, now: deps.now, send });
+  const requests = makeRequests({ completion: deps.completion, resume, logger, now: deps.now, send, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
 
   const refuse = (conn: Conn, id: string | null, code: Parameters<typeof wireError>[0], message: string, retryable = false, details = {}) =>
     send(conn, errorFrame(id, wireError(code, message, retryable, details)));
@@ -72,6 +75,7 @@ export const makeGateway = (deps: GatewayDeps) => {
   const drop = (conn: Conn, reason: StopReason) => {
     if (!conn.open) return;
     conn.open = false;
+    deps.observer?.connectionClosed();
     registry.remove(conn);
     peers.delete(conn);
     for (const running of [...conn.requests]) {
@@ -208,6 +212,7 @@ export const makeGateway = (deps: GatewayDeps) => {
         },
       };
       registry.add(conn);
+      deps.observer?.connectionOpened();
       peers.set(conn, peer);
       totals.accepted += 1;
       return conn;

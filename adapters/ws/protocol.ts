@@ -84,6 +84,9 @@ export const CompletionFrame = t.intersection([
     provider: t.keyof({ openai: null, claude: null, auto: null }),
     maxTokens: intIn(`integer 1..${FRAME_LIMITS.maxTokensMax}`, 1, FRAME_LIMITS.maxTokensMax),
     temperature: Temperature,
+    /** W3C trace context of the caller (version 00); an unparsable one is ignored. */
+    traceparent: boundedString('string of at most 55 characters', 0, 55),
+    tracestate: boundedString('string of at most 512 characters', 0, 512),
   }),
 ]);
 export type CompletionFrame = t.TypeOf<typeof CompletionFrame>;

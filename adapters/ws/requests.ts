@@ -8,6 +8,8 @@ import type { CompletionFrame } from './protocol.js';
 import { doneFrame, errorFrame, toWireError, wireError, type DoneInfo } from './protocol.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
 import type { Conn, Running, StopReason } from './types.js';
+import type { WsObserver } from '../observability/metrics.js';
+import { contextFrom, endSpan, startSpan, withSpan } from '../observability/tracing.js';
 
 /**
  * Running requests: each one is a metered completion (application/gateway),
@@ -24,6 +26,7 @@ export type RequestsDeps = {
   readonly now: () => number;
   /** Sends to an open socket (and applies the slow-client rule). */
   readonly send: (conn: Conn, frame: string) => void;
+  readonly observer?: WsObserver;
 };
 
 type Outcome = E.Either<GatewayError, CompletionDone> | { readonly thrown: unknown };
@@ -100,6 +103,12 @@ export const makeRequests = (deps: RequestsDeps) => {
     deliver(running, terminal.frame);
     forget(running);
     const endedAt = now();
+    deps.observer?.streamEnded({
+      outcome: terminal.outcome === 'completed' ? 'completed' : terminal.outcome.startsWith('stopped') ? 'stopped' : 'error',
+      provider: typeof terminal.fields['provider'] === 'string' ? terminal.fields['provider'] : '',
+      firstChunkMs: running.firstChunkAtMs === undefined ? null : running.firstChunkAtMs - running.startedAtMs,
+      durationMs: endedAt - running.startedAtMs,
+    });
     logger.info(
       {
         event: 'llm_usage',
@@ -162,10 +171,13 @@ export const makeRequests = (deps: RequestsDeps) => {
           } else emit(running, text);
         },
       };
-      running.done = deps.completion
-        .run(requestOf(conn.userId, frame), sink, running.controller.signal)
+      deps.observer?.streamStarted();
+      // A W3C traceparent on the frame makes this request part of the caller's trace (provider calls included).
+      const span = startSpan('ws completion', contextFrom(frame), undefined, { 'ledger.request_id': frame.id, 'llm.model': frame.model });
+      running.done = withSpan(span, () => deps.completion.run(requestOf(conn.userId, frame), sink, running.controller.signal))
         .catch((thrown: unknown): Outcome => ({ thrown }))
-        .then((outcome) => finish(running, outcome))
+        .then((outcome) => withSpan(span, () => finish(running, outcome)))
+        .finally(() => endSpan(span))
         .catch((error: unknown) => logger.error({ requestId: frame.id, err: errorText(error) }, 'could not finish a request'));
       return running;
     },

@@ -89,6 +89,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     resume,
     logger,
     now: app.clock.now,
+    observer: app.metrics.ws,
     limits: {
       maxConnectionsPerUser: options.maxConnectionsPerUser,
       maxInflightPerConnection: options.maxInflightPerConnection,
