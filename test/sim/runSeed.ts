@@ -89,9 +89,11 @@ const scheduleFaults = (ctx: WorkloadContext, s: Scenario, outage: StoreOutage, 
     jobs.push(
       (async () => {
         await sleep(at);
-        // Mid-stream: the instance with the most streams running now.
+        // Mid-stream: wait (a little) for an instance with a stream that has delivered output, then kill the busiest.
+        const streaming = (i: Instance) => [...(ctx.running.get(i.name) ?? [])].filter((r) => r.chunks.length > 0).length;
+        for (let waited = 0; waited < 8_000 && !ctx.instances.some((i) => i.alive() && streaming(i) > 0); waited += 100) await sleep(100);
         const candidates = ctx.instances.filter((i) => i.alive());
-        const victim = candidates.sort((a, b) => (ctx.running.get(b.name)?.size ?? 0) - (ctx.running.get(a.name)?.size ?? 0))[0] ?? ctx.instances[fallback];
+        const victim = candidates.sort((a, b) => streaming(b) - streaming(a))[0] ?? ctx.instances[fallback];
         if (victim === undefined || !victim.alive()) return;
         const killedAt = Date.now();
         const streams = [...(ctx.running.get(victim.name) ?? [])];
