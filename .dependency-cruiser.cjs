@@ -10,7 +10,7 @@ module.exports = {
       severity: 'error',
       comment: 'domain/ may import only fp-ts, io-ts and other domain/ modules',
       from: { path: '^domain/' },
-      to: { pathNot: ['^domain/', '^node_modules/(fp-ts|io-ts)/'] },
+      to: { pathNot: ['^domain/', '(^|/)node_modules/(fp-ts|io-ts)/'] },
     },
     {
       name: 'application-not-to-adapters',
@@ -24,7 +24,7 @@ module.exports = {
       severity: 'error',
       comment: 'application/ reaches the outside world only through ports; hashing (node:crypto) is the one built-in allowed',
       from: { path: '^application/' },
-      to: { pathNot: ['^domain/', '^application/', '^node_modules/(fp-ts|io-ts)/', '^crypto$', '^node:crypto$'] },
+      to: { pathNot: ['^domain/', '^application/', '(^|/)node_modules/(fp-ts|io-ts)/', '^crypto$', '^node:crypto$'] },
     },
     {
       name: 'no-circular',

@@ -74,6 +74,12 @@ const applyToTally = (t: AccountTally, e: CreditAccountEvent): string | undefine
       t.holds.set(e.data.reservationId, e.data.amount);
       t.held += e.data.amount;
       return undefined;
+    case 'ReservationProgressed': {
+      const hold = t.holds.get(e.data.reservationId);
+      if (hold === undefined) return 'progress on a hold that is not open';
+      if (e.data.charged > hold) return 'progress charge exceeds hold';
+      return undefined;
+    }
     case 'ReservationSettled':
     case 'ReservationReleased':
     case 'ReservationExpired': {
@@ -83,10 +89,10 @@ const applyToTally = (t: AccountTally, e: CreditAccountEvent): string | undefine
       if (hold === undefined) return 'hold resolved twice or without reservation';
       const amount = e.type === 'ReservationSettled' ? e.data.charged + e.data.released : e.data.amount;
       if (amount !== hold) return 'resolution amount differs from hold';
-      if (e.type === 'ReservationSettled') {
-        t.balance -= e.data.charged;
-        t.spent += e.data.charged;
-      }
+      const charged = e.type === 'ReservationSettled' ? e.data.charged : e.type === 'ReservationExpired' ? (e.data.charged ?? 0) : 0;
+      if (charged > hold) return 'charge exceeds hold';
+      t.balance -= charged;
+      t.spent += charged;
       t.holds.delete(id);
       t.held -= hold;
       return undefined;

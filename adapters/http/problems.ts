@@ -124,6 +124,25 @@ export const creditErrorToProblem = (e: CreditAccountError): Problem => {
         requested: e.requested,
         refundable: e.refundable,
       });
+    case 'ProgressRegressed':
+      return problem(422, 'progress-regressed', 'Charge below recorded progress', `Charge ${e.charge} is below the ${e.recorded} already recorded.`, {
+        reservationId: e.reservationId,
+        charge: e.charge,
+        recorded: e.recorded,
+      });
+    case 'ReservationExpiredAlready':
+      return problem(409, 'reservation-expired', 'Reservation expired', 'The hold is past its expiry and cannot be extended.', {
+        reservationId: e.reservationId,
+        expiresAt: new Date(e.expiresAt).toISOString(),
+      });
+    case 'SettlementNotFound':
+      return problem(404, 'settlement-not-found', 'Settlement not found', undefined, { reservationId: e.reservationId });
+    case 'RefundExceedsSettlement':
+      return problem(422, 'refund-exceeds-settlement', 'Refund exceeds settlement', undefined, {
+        reservationId: e.reservationId,
+        requested: e.requested,
+        refundable: e.refundable,
+      });
   }
 };
 

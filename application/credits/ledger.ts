@@ -103,6 +103,35 @@ export const makeLedger = (deps: LedgerDeps) => {
         options,
       ),
 
+    /**
+     * Records what a running hold has cost so far and moves its expiry to now + ttlMs.
+     * A repeat with the same charge, usage and expiry is a duplicate; the answer
+     * always carries the hold's recorded charge and expiry.
+     */
+    progress: (
+      input: { accountId: string; reservationId: string; charge: number; usage: Usage; priceSheetVersion: string; ttlMs: number },
+      options?: HandleOptions,
+    ): Result<{ readonly reservationId: string; readonly charged: number; readonly expiresAt: number }> => {
+      const at = now();
+      return run(
+        input.accountId,
+        {
+          type: 'RecordHoldProgress',
+          reservationId: input.reservationId,
+          charge: input.charge,
+          usage: input.usage,
+          priceSheetVersion: input.priceSheetVersion,
+          expiresAt: at + input.ttlMs,
+          at,
+        },
+        (state) => {
+          const hold = state.reservations.get(input.reservationId);
+          return { reservationId: input.reservationId, charged: hold?.progress?.charged ?? input.charge, expiresAt: hold?.expiresAt ?? at + input.ttlMs };
+        },
+        options,
+      );
+    },
+
     release: (input: { accountId: string; reservationId: string; reason: string }, options?: HandleOptions) =>
       run(
         input.accountId,

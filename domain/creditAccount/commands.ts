@@ -55,6 +55,21 @@ export type CreditAccountCommand =
       readonly priceSheetVersion: string;
       readonly at: Instant;
     }
+  /**
+   * A running hold records what it has cost so far and moves its expiry on:
+   * if the process dies, expiry charges this much instead of releasing all.
+   */
+  | {
+      readonly type: 'RecordHoldProgress';
+      readonly reservationId: string;
+      /** Credits used so far: never below the last recorded progress, never above the hold. */
+      readonly charge: number;
+      readonly usage: Usage;
+      readonly priceSheetVersion: string;
+      /** The hold's new expiry instant (must lie after `at`). */
+      readonly expiresAt: Instant;
+      readonly at: Instant;
+    }
   | { readonly type: 'ReleaseReservation'; readonly reservationId: string; readonly reason: string; readonly at: Instant }
   /** Expires one hold whose expiry instant has passed. */
   | { readonly type: 'ExpireReservation'; readonly reservationId: string; readonly at: Instant }

@@ -4,9 +4,9 @@ import { parseNonNegative, parsePositive } from '../shared/money.js';
 import type { CreditAccountCommand } from './commands.js';
 import type { CreditAccountError } from './errors.js';
 import { insufficient } from './errors.js';
-import type { CreditAccountEvent } from './events.js';
-import type { CreditAccountState, OpenAccount } from './state.js';
-import { available } from './state.js';
+import type { CreditAccountEvent, Usage } from './events.js';
+import type { CreditAccountState, OpenAccount, Reservation } from './state.js';
+import { available, consumeLots } from './state.js';
 
 type Decision = E.Either<CreditAccountError, readonly CreditAccountEvent[]>;
 type Cmd<T extends CreditAccountCommand['type']> = Extract<CreditAccountCommand, { type: T }>;
@@ -151,6 +151,9 @@ const settle = (cmd: Cmd<'SettleReservation'>, state: CreditAccountState): Decis
   if (charge.right > hold.amount) {
     return fail({ _tag: 'ChargeExceedsHold', reservationId: cmd.reservationId, charge: charge.right, hold: hold.amount });
   }
+  // What progress recorded was delivered: a settle can add to it, never take it back.
+  const recorded = hold.progress?.charged ?? 0;
+  if (charge.right < recorded) return fail({ _tag: 'ProgressRegressed', reservationId: cmd.reservationId, charge: charge.right, recorded });
   return ok({
     type: 'ReservationSettled',
     data: {
@@ -162,6 +165,65 @@ const settle = (cmd: Cmd<'SettleReservation'>, state: CreditAccountState): Decis
       at: cmd.at,
     },
   });
+};
+
+const usageKeys = ['provider', 'model', 'inputTokens', 'outputTokens', 'videoSeconds', 'resolution'] as const;
+const sameUsage = (a: Usage, b: Usage) => usageKeys.every((k) => a[k] === b[k]);
+
+/**
+ * Progress of a running hold: the charge so far and a new expiry. The charge
+ * only grows and stays within the hold; a hold whose expiry instant has passed
+ * is not revived (the sweeper may be expiring it at this very moment), which
+ * is what stops a stream that outlived its hold.
+ */
+const progress = (cmd: Cmd<'RecordHoldProgress'>, state: CreditAccountState): Decision => {
+  const charge = parseNonNegative(cmd.charge);
+  if (E.isLeft(charge)) return charge;
+  const hold = findHold(state, cmd.reservationId);
+  if (hold === undefined) return fail({ _tag: 'ReservationNotFound', reservationId: cmd.reservationId });
+  if (hold.status !== 'open') return fail({ _tag: 'ReservationAlreadyResolved', reservationId: cmd.reservationId, status: hold.status });
+  const last = hold.progress;
+  if (
+    last !== undefined &&
+    last.charged === charge.right &&
+    hold.expiresAt === cmd.expiresAt &&
+    last.priceSheetVersion === cmd.priceSheetVersion &&
+    sameUsage(last.usage, cmd.usage)
+  ) {
+    return nothing;
+  }
+  if (charge.right > hold.amount) {
+    return fail({ _tag: 'ChargeExceedsHold', reservationId: cmd.reservationId, charge: charge.right, hold: hold.amount });
+  }
+  const recorded = last?.charged ?? 0;
+  if (charge.right < recorded) return fail({ _tag: 'ProgressRegressed', reservationId: cmd.reservationId, charge: charge.right, recorded });
+  if (cmd.at >= hold.expiresAt) return fail({ _tag: 'ReservationExpiredAlready', reservationId: cmd.reservationId, expiresAt: hold.expiresAt });
+  if (cmd.expiresAt <= cmd.at) return fail({ _tag: 'InvalidExpiry', at: cmd.at, expiresAt: cmd.expiresAt });
+  return ok({
+    type: 'ReservationProgressed',
+    data: {
+      reservationId: cmd.reservationId,
+      charged: charge.right,
+      usage: cmd.usage,
+      priceSheetVersion: cmd.priceSheetVersion,
+      expiresAt: cmd.expiresAt,
+      at: cmd.at,
+    },
+  });
+};
+
+/** The expiry event of a hold: it charges the last recorded progress, if any, and frees the rest. */
+const expiryOf = (reservationId: string, hold: Reservation, at: number): CreditAccountEvent => {
+  const last = hold.progress;
+  return {
+    type: 'ReservationExpired',
+    data: {
+      reservationId,
+      amount: hold.amount,
+      at,
+      ...(last === undefined ? {} : { charged: last.charged, usage: last.usage, priceSheetVersion: last.priceSheetVersion }),
+    },
+  };
 };
 
 const release = (cmd: Cmd<'ReleaseReservation'>, state: CreditAccountState): Decision => {
@@ -178,7 +240,7 @@ const expireOne = (cmd: Cmd<'ExpireReservation'>, state: CreditAccountState): De
   if (hold.status === 'expired') return nothing;
   if (hold.status !== 'open') return fail({ _tag: 'ReservationAlreadyResolved', reservationId: cmd.reservationId, status: hold.status });
   if (cmd.at < hold.expiresAt) return fail({ _tag: 'ReservationNotExpired', reservationId: cmd.reservationId, expiresAt: hold.expiresAt });
-  return ok({ type: 'ReservationExpired', data: { reservationId: cmd.reservationId, amount: hold.amount, at: cmd.at } });
+  return ok(expiryOf(cmd.reservationId, hold, cmd.at));
 };
 
 /**
@@ -189,14 +251,18 @@ const expireOne = (cmd: Cmd<'ExpireReservation'>, state: CreditAccountState): De
 const sweep = (cmd: Cmd<'SweepExpired'>, state: OpenAccount): Decision => {
   const events: CreditAccountEvent[] = [];
   let held = state.held;
+  let balance = state.balance;
   for (const id of state.openHolds) {
     const hold = state.reservations.get(id);
     if (hold === undefined || hold.expiresAt > cmd.at) continue;
-    events.push({ type: 'ReservationExpired', data: { reservationId: id, amount: hold.amount, at: cmd.at } });
+    events.push(expiryOf(id, hold, cmd.at));
     held -= hold.amount;
+    balance -= hold.progress?.charged ?? 0;
   }
-  let free = state.balance - held;
-  for (const lot of state.lots) {
+  // Expiry charges come out of the lots first (evolve does the same), so a lot never expires twice.
+  const lots = balance === state.balance ? state.lots : consumeLots(state.lots, state.balance - balance);
+  let free = balance - held;
+  for (const lot of lots) {
     if (lot.expiresAt > cmd.at || free === 0) continue;
     const amount = Math.min(lot.remaining, free);
     if (amount === 0) continue;
@@ -220,6 +286,8 @@ export const decide = (command: CreditAccountCommand, state: CreditAccountState)
       return reserve(command, state);
     case 'SettleReservation':
       return settle(command, state);
+    case 'RecordHoldProgress':
+      return progress(command, state);
     case 'ReleaseReservation':
       return release(command, state);
     case 'ExpireReservation':

@@ -78,9 +78,28 @@ export const ReservationReleased = event(
   'ReservationReleased',
   t.type({ reservationId: t.string, amount: Amount, reason: t.string, at: SafeInt }),
 );
+export const ReservationProgressed = event(
+  'ReservationProgressed',
+  t.type({
+    reservationId: t.string,
+    charged: NonNegative,
+    usage: Usage,
+    priceSheetVersion: t.string,
+    expiresAt: SafeInt,
+    at: SafeInt,
+  }),
+);
+/**
+ * `amount` is the whole hold. `charged` (with the usage and price sheet of the
+ * last recorded progress) is what expiry took from the balance; histories
+ * written before progress existed have none, which means 0.
+ */
 export const ReservationExpired = event(
   'ReservationExpired',
-  t.type({ reservationId: t.string, amount: Amount, at: SafeInt }),
+  t.intersection([
+    t.type({ reservationId: t.string, amount: Amount, at: SafeInt }),
+    t.partial({ charged: NonNegative, usage: Usage, priceSheetVersion: t.string }),
+  ]),
 );
 
 export const CreditAccountEvent = t.union([
@@ -93,6 +112,7 @@ export const CreditAccountEvent = t.union([
   ReservationSettled,
   ReservationReleased,
   ReservationExpired,
+  ReservationProgressed,
 ]);
 export type CreditAccountEvent = t.TypeOf<typeof CreditAccountEvent>;
 export type CreditAccountEventType = CreditAccountEvent['type'];
@@ -107,6 +127,7 @@ export type CreditsReserved = Of<'CreditsReserved'>;
 export type ReservationSettled = Of<'ReservationSettled'>;
 export type ReservationReleased = Of<'ReservationReleased'>;
 export type ReservationExpired = Of<'ReservationExpired'>;
+export type ReservationProgressed = Of<'ReservationProgressed'>;
 
 export const accountStream = (accountId: string) => `account-${accountId}`;
 export const ACCOUNT_STREAM_PREFIX = 'account-';

@@ -1,5 +1,5 @@
 import { absurd } from '../shared/decider.js';
-import type { CreditAccountEvent, Purpose } from './events.js';
+import type { CreditAccountEvent, Purpose, Usage } from './events.js';
 
 /**
  * Account state. `none` until opened; afterwards one `open` record. The maps
@@ -16,10 +16,14 @@ export type Reservation = {
   readonly expiresAt: number;
   readonly purpose: Purpose;
   readonly status: 'open' | 'settled' | 'released' | 'expired';
-  /** Set when settled, to compare repeated settle commands. */
+  /** Set when settled (or expired with progress), to compare repeated settle commands. */
   readonly charged?: number;
+  /** The last progress a running hold recorded: what expiry charges if nothing settles it. */
+  readonly progress?: HoldProgress;
   readonly releaseReason?: string;
 };
+
+export type HoldProgress = { readonly charged: number; readonly usage: Usage; readonly priceSheetVersion: string };
 
 export type Grant = {
   readonly amount: number;
@@ -91,7 +95,7 @@ const opened = (accountId: string, at: number): OpenAccount => ({
 });
 
 /** Takes `amount` from the expiring lots, soonest first; the rest comes from non-expiring credit. */
-const consumeLots = (lots: readonly Lot[], amount: number): Lot[] => {
+export const consumeLots = (lots: readonly Lot[], amount: number): Lot[] => {
   if (lots.length === 0) return lots as Lot[];
   let left = amount;
   const next: Lot[] = [];
@@ -173,8 +177,20 @@ const evolveOpen = (s: OpenAccount, event: Exclude<CreditAccountEvent, { type: '
       return { ...s, held: s.held - event.data.amount };
     }
     case 'ReservationExpired': {
-      resolveHold(s, event.data.reservationId, { status: 'expired' });
-      return { ...s, held: s.held - event.data.amount };
+      const charged = event.data.charged ?? 0;
+      resolveHold(s, event.data.reservationId, { status: 'expired', charged });
+      const lots = charged === 0 ? s.lots : consumeLots(s.lots, charged);
+      const totals = charged === 0 ? s.totals : { ...s.totals, charged: s.totals.charged + charged };
+      return { ...s, balance: s.balance - charged, held: s.held - event.data.amount, lots, totals };
+    }
+    case 'ReservationProgressed': {
+      const d = event.data;
+      const hold = s.reservations.get(d.reservationId);
+      if (hold !== undefined) {
+        const progress: HoldProgress = { charged: d.charged, usage: d.usage, priceSheetVersion: d.priceSheetVersion };
+        s.reservations.set(d.reservationId, { ...hold, expiresAt: d.expiresAt, progress });
+      }
+      return s;
     }
     default:
       return absurd(event);

@@ -149,3 +149,36 @@ describe('command handler concurrency', () => {
     right(await ledger.deduct({ accountId: 'x', deductionId: 'd1', amount: 10, service: 's' }));
   });
 });
+
+describe('ledger.progress', () => {
+  it('records progress, extends the hold, and an expiry after a crash charges it', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'llm' } }));
+    clock.advance(800);
+    const first = right(await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 12, usage: { outputTokens: 12 }, priceSheetVersion: 'v1', ttlMs: 1000 }));
+    expect(first).toMatchObject({ reservationId: 'r', charged: 12, expiresAt: clock.now() + 1000, balance: 100, held: 60, duplicate: false });
+    // The original expiry has passed, but the progress moved it on.
+    clock.advance(800);
+    expect(right(await ledger.sweep('a')).expired).toHaveLength(0);
+    const regressed = await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 11, usage: {}, priceSheetVersion: 'v1', ttlMs: 1000 });
+    expect(E.isLeft(regressed) && regressed.left._tag).toBe('ProgressRegressed');
+    clock.advance(200);
+    const swept = right(await ledger.sweep('a'));
+    expect(swept.expired).toEqual([
+      { type: 'ReservationExpired', data: { reservationId: 'r', amount: 60, at: clock.now(), charged: 12, usage: { outputTokens: 12 }, priceSheetVersion: 'v1' } },
+    ]);
+    expect(swept).toMatchObject({ balance: 88, held: 0, available: 88 });
+    const late = await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 20, usage: {}, priceSheetVersion: 'v1', ttlMs: 1000 });
+    expect(E.isLeft(late) && late.left._tag).toBe('ReservationAlreadyResolved');
+  });
+
+  it('refuses to extend a hold whose expiry passed before any sweep', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'llm' } }));
+    clock.advance(1000);
+    const result = await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 5, usage: {}, priceSheetVersion: 'v1', ttlMs: 1000 });
+    expect(E.isLeft(result) && result.left._tag).toBe('ReservationExpiredAlready');
+  });
+});
