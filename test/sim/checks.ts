@@ -32,6 +32,7 @@ export type Finding =
   | { readonly kind: 'leaked-hold'; readonly account: string; readonly reservationId: string; readonly request: string | undefined; readonly expiresAt: number; readonly closedAt: number | undefined; readonly lateByMs: number | undefined }
   | { readonly kind: 'audit-failed'; readonly detail: string }
   | { readonly kind: 'duplicate-charge'; readonly account: string; readonly id: string; readonly events: number }
+  | { readonly kind: 'crash'; readonly instance: string; readonly at: number; readonly code: number | null; readonly signal: string | null }
   | { readonly kind: 'server-error'; readonly request: string; readonly instance: string; readonly detail: string }
   | { readonly kind: 'lost-write'; readonly account: string; readonly id: string; readonly detail: string };
 

@@ -29,6 +29,8 @@ export type Instance = {
   /** SIGTERM and wait: the service settles in-flight requests; resolves with the exit code. */
   readonly stop: (timeoutMs?: number) => Promise<number | null>;
   readonly starts: () => number;
+  /** Exits nobody asked for (not kill, not stop): a crash of the service. */
+  readonly crashes: () => readonly { readonly at: number; readonly code: number | null; readonly signal: string | null }[];
 };
 
 const waitExit = (child: ChildProcess): Promise<number | null> =>
@@ -42,6 +44,8 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
   let websocket = '';
   let starts = 0;
   let log: WriteStream | undefined;
+  let expectingExit = false;
+  const crashes: { at: number; code: number | null; signal: string | null }[] = [];
 
   const start = async () => {
     log ??= createWriteStream(logPath, { flags: 'a' });
@@ -51,14 +55,21 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
     log.write(`--- start #${starts} at ${new Date().toISOString()}\n`);
     const proc = spawn(process.execPath, [serviceEntry], { env: { ...process.env, ...env }, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
+    expectingExit = false;
+    proc.on('exit', (code, signal) => {
+      if (expectingExit) return;
+      crashes.push({ at: Date.now(), code, signal });
+      log?.write(`--- CRASHED (exit ${code}, signal ${signal}) at ${new Date().toISOString()}\n`);
+    });
     let buffered = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s; see ${logPath}`)), 60_000);
       proc.stderr?.on('data', (d: Buffer) => log?.write(d));
-      proc.once('exit', (code) => {
+      const failed = (code: number | null) => {
         clearTimeout(timer);
         reject(new Error(`${name} exited with ${code} while starting; see ${logPath}`));
-      });
+      };
+      proc.once('exit', failed);
       proc.stdout?.on('data', (d: Buffer) => {
         log?.write(d);
         if (rest !== '' && websocket !== '') return;
@@ -72,7 +83,7 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
           websocket = parsed.websocket;
           buffered = '';
           clearTimeout(timer);
-          proc.removeAllListeners('exit');
+          proc.off('exit', failed);
           resolve();
           return;
         }
@@ -88,9 +99,11 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
     pid: () => child?.pid,
     start,
     starts: () => starts,
+    crashes: () => crashes,
     kill: async () => {
       const proc = child;
       if (proc?.pid === undefined) return;
+      expectingExit = true;
       process.kill(proc.pid, 'SIGKILL');
       await waitExit(proc);
       log?.write(`--- SIGKILL at ${new Date().toISOString()}\n`);
@@ -98,6 +111,7 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
     stop: async (timeoutMs = 60_000) => {
       const proc = child;
       if (proc?.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
+      expectingExit = true;
       process.kill(proc.pid, 'SIGTERM');
       const timer = setTimeout(() => proc.pid !== undefined && process.kill(proc.pid, 'SIGKILL'), timeoutMs);
       const code = await waitExit(proc);

@@ -216,7 +216,7 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
   const folds = accounts.map((account, i) => foldAccount(account, histories[i] ?? []));
   log(`history read after ${Date.now() - t0}ms`);
   const auditOk = audit.code === 0 && audit.json?.['ok'] === true;
-  const findings = checkAll({
+  const findings: Finding[] = checkAll({
     records,
     folds,
     bounds: { sweepMs: s.sweepMs, progressMs: s.progressMs, progressSlackMs: s.progressSlackMs, slackMs: s.slackMs, outputPer1k: outputPrices() },
@@ -224,6 +224,7 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
     endedAt,
     audit: { ok: auditOk, detail: auditOk ? '' : JSON.stringify(audit.json?.['violations'] ?? audit.stderr).slice(0, 2000) },
   });
+  for (const inst of instances) for (const c of inst.crashes()) findings.push({ kind: 'crash', instance: inst.name, ...c });
   const result: SeedResult = {
     seed,
     store: store.kind,

@@ -13,6 +13,8 @@ export type Summary = {
   readonly leakedHolds: number;
   readonly duplicateCharges: number;
   readonly auditFailures: number;
+  readonly crashes: number;
+  readonly serverErrors: number;
   readonly other: number;
   readonly streams: number;
   readonly events: number;
@@ -22,7 +24,7 @@ export type Summary = {
 const count = (findings: readonly Finding[], kinds: readonly Finding['kind'][]) => findings.filter((f) => kinds.includes(f.kind)).length;
 
 const OVERSPEND: Finding['kind'][] = ['negative-balance', 'negative-available', 'grant-over-expired'];
-const COUNTED: Finding['kind'][] = [...OVERSPEND, 'free-output', 'leaked-hold', 'duplicate-charge', 'audit-failed'];
+const COUNTED: Finding['kind'][] = [...OVERSPEND, 'free-output', 'leaked-hold', 'duplicate-charge', 'audit-failed', 'crash', 'server-error'];
 
 export const summarize = (results: readonly SeedResult[]): Summary => {
   const all = results.flatMap((r) => r.findings);
@@ -37,6 +39,8 @@ export const summarize = (results: readonly SeedResult[]): Summary => {
     leakedHolds: count(all, ['leaked-hold']),
     duplicateCharges: count(all, ['duplicate-charge']),
     auditFailures: count(all, ['audit-failed']),
+    crashes: count(all, ['crash']),
+    serverErrors: count(all, ['server-error']),
     other: all.filter((f) => !COUNTED.includes(f.kind)).length + results.reduce((n, r) => n + r.uncleanStops.length, 0),
     streams: results.reduce((n, r) => n + r.operations.streams, 0),
     events: results.reduce((n, r) => n + r.events, 0),
@@ -46,7 +50,7 @@ export const summarize = (results: readonly SeedResult[]): Summary => {
 
 export const summaryLine = (s: Summary): string =>
   `SIM seeds ${s.seeds}, writers ${s.writers}, kills ${s.kills}, outages ${s.outages}, overspends ${s.overspends}, free outputs ${s.freeOutputs}, ` +
-  `leaked holds ${s.leakedHolds}, duplicate charges ${s.duplicateCharges}, audit failures ${s.auditFailures}, other findings ${s.other}; ` +
+  `leaked holds ${s.leakedHolds}, duplicate charges ${s.duplicateCharges}, audit failures ${s.auditFailures}, crashes ${s.crashes}, 500/INTERNAL answers ${s.serverErrors}, other findings ${s.other}; ` +
   `${s.streams} streams, ${s.events} events, ${Math.round(s.meanSeedMs / 100) / 10} s per seed` +
   (s.failedSeeds.length === 0 ? '' : `; failing seeds: ${s.failedSeeds.join(' ')}`);
 
