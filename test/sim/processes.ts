@@ -63,7 +63,12 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
     });
     let buffered = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s; see ${logPath}`)), 60_000);
+      // Generous: on a loaded CI machine three Node services and the CLI compete for two cores.
+      const timer = setTimeout(() => {
+        expectingExit = true;
+        if (proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
+        reject(new Error(`${name} did not start in 120 s; see ${logPath}`));
+      }, 120_000);
       proc.stderr?.on('data', (d: Buffer) => log?.write(d));
       const failed = (code: number | null) => {
         clearTimeout(timer);

@@ -10,7 +10,7 @@ import { foldAccount, type HistoryItem } from './fold.js';
 import { makeRng } from './prng.js';
 import { assertBuilt, ledger, makeInstance, repoRoot, type Instance } from './processes.js';
 import type { Scenario } from './scenario.js';
-import { grant, OPERATION_WEIGHTS, OPERATIONS, SIM_MODEL, type CliRecord, type Records, type StreamRecord, type WorkloadContext } from './workload.js';
+import { OPERATION_WEIGHTS, restGrant, OPERATIONS, SIM_MODEL, type CliRecord, type Records, type StreamRecord, type WorkloadContext } from './workload.js';
 
 /**
  * One seed of the simulation: three service processes and the CLI on one
@@ -180,18 +180,20 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
     for (const account of accounts) {
       // A user's HS256 token with JWT_SECRET, as `ledger token` mints it (minted here to spare a process per account).
       tokens[account] = await mintDevToken(JWT_SECRET, account, { expiresInS: 3600 });
-      // Paid credit, and a promotion that expires during the run.
-      grants.push({ kind: 'cli-grant', id: `${prefix}-paid-${account}`, account, amount: rng.int(300, 900), at: Date.now() });
-      grants.push({ kind: 'cli-grant', id: `${prefix}-promo-${account}`, account, amount: rng.int(100, 400), expiresAt: Date.now() + 10_000 + rng.int(0, s.durationMs), at: Date.now() });
+      // Paid credit, and a promotion that expires during the run, granted by an admin through REST.
+      grants.push({ kind: 'rest-grant', id: `${prefix}-paid-${account}`, account, amount: rng.int(300, 900), at: Date.now() });
+      grants.push({ kind: 'rest-grant', id: `${prefix}-promo-${account}`, account, amount: rng.int(100, 400), expiresAt: Date.now() + 10_000 + rng.int(0, s.durationMs), at: Date.now() });
     }
     records.cli.push(...grants);
+    const admin = `${prefix}-admin`;
+    const adminToken = await mintDevToken(JWT_SECRET, admin, { expiresInS: 3600 });
     await Promise.all([
       ...instances.slice(1).map((i) => i.start()),
-      ...grants.map(async (rec) => {
-        const r = await grant(env, rec);
-        rec.code = r.code;
-        rec.body = r.json;
-      }),
+      (async () => {
+        const assigned = await ledger(['roles', 'assign', admin, 'admin'], env);
+        if (assigned.code !== 0) throw new Error(`ledger roles assign failed: ${assigned.stderr}`);
+        await Promise.all(grants.map((rec) => restGrant((instances[0] as Instance).rest(), adminToken, rec)));
+      })(),
     ]);
     log(`accounts ready after ${Date.now() - t0}ms`);
     Object.assign(ctx, { tokens, startedAt: Date.now() });
@@ -202,6 +204,10 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
     log(`operations done after ${Date.now() - t0}ms`);
     // Every hold has had its TTL and one sweep (plus slack) with every instance running.
     await sleep(s.holdTtlMs + s.sweepMs + s.slackMs);
+  } catch (error) {
+    // Never leave service processes behind a failed run.
+    for (const inst of instances) await inst.kill().catch(() => undefined);
+    throw error;
   } finally {
     for (const client of openClients) await client.close().catch(() => undefined);
   }

@@ -42,7 +42,7 @@ export type RestDeductRecord = {
 };
 
 export type CliRecord = {
-  readonly kind: 'cli-deduct' | 'cli-grant';
+  readonly kind: 'cli-deduct' | 'cli-grant' | 'rest-grant';
   readonly id: string;
   readonly account: string;
   readonly amount: number;
@@ -204,6 +204,23 @@ export const cliGrantOp = async (ctx: WorkloadContext): Promise<void> => {
 
 export const grant = (env: Readonly<Record<string, string>>, rec: CliRecord) =>
   ledger(['grant', rec.account, String(rec.amount), '--id', rec.id, ...(rec.expiresAt === undefined ? [] : ['--expires', new Date(rec.expiresAt).toISOString()])], env);
+
+/** An admin's grant through REST (POST /api/credits/{userId}/grants); code 0 = 2xx, 1 = 4xx, null = unknown outcome. */
+export const restGrant = async (rest: string, adminToken: string, rec: CliRecord) => {
+  try {
+    const response = await fetch(`${rest}/api/credits/${encodeURIComponent(rec.account)}/grants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ credits: rec.amount, grantId: rec.id, ...(rec.expiresAt === undefined ? {} : { expiresAt: new Date(rec.expiresAt).toISOString() }) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    rec.body = await response.json().catch(() => undefined);
+    rec.code = response.ok ? 0 : response.status < 500 ? 1 : null;
+  } catch (error) {
+    rec.body = errorOf(error);
+    rec.code = null;
+  }
+};
 
 export const OPERATIONS = { stream: streamOp, restDeduct: restDeductOp, cliDeduct: cliDeductOp, cliGrant: cliGrantOp } as const;
 export type OperationName = keyof typeof OPERATIONS;
