@@ -16,12 +16,16 @@ import type { RateLimiter } from '../application/ports/rateLimiter.js';
 import { perMinute } from '../application/ports/rateLimiter.js';
 import type { SessionStore } from '../application/ports/sessionStore.js';
 import type { TokenVerifier } from '../application/ports/tokenVerifier.js';
+import { guardEventStore } from '../application/storeOutage.js';
+import type { Supervisor } from '../application/supervisor.js';
+import { makeSupervisor } from '../application/supervisor.js';
 import { makeJwtVerifier } from './auth/jwtVerifier.js';
 import type { Config } from './config.js';
 import { openEventStore } from './eventstore/fromUrl.js';
 import { makeInProcessRateLimiter, makeInProcessSessionStore } from './inprocess/index.js';
 import type { LlmSetup } from './llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from './llm/providersFromEnv.js';
+import { countTextTokens } from './llm/tokenizer.js';
 import type { AppLogger } from './logging.js';
 import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
@@ -51,6 +55,8 @@ export type App = {
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
   readonly sweeper: Sweeper;
+  /** Background work (sweeper, subscriptions, video poller, pending settlements) and its state for /health and /metrics. */
+  readonly supervisor: Supervisor;
   readonly redis: Redis | undefined;
   readonly close: () => Promise<void>;
 };
@@ -87,7 +93,8 @@ export const buildApp = async (
   const ids = overrides.ids ?? systemIds;
   const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
   if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
-  const store = overrides.store ?? (await openEventStore(config.EVENT_STORE));
+  // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
+  const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE)));
   const limits = perMinute(config.RATE_LIMIT_REQUESTS_PER_MIN, config.RATE_LIMIT_TOKENS_PER_MIN);
   let redis: Redis | undefined;
   let limiter: RateLimiter;
@@ -109,6 +116,7 @@ export const buildApp = async (
     const plan = router.plan({ model, messages: [], maxTokens: 1 }, preference);
     return E.isLeft(plan) ? [] : plan.right.map((c) => ({ provider: c.provider, model: c.request.model }));
   };
+  const supervisor = makeSupervisor({ clock, ids, logger });
   const completion = makeMeteredCompletion({
     ledger,
     access,
@@ -119,8 +127,12 @@ export const buildApp = async (
     ids,
     logger,
     holdTtlMs: config.HOLD_TTL_MS,
+    progressMs: config.HOLD_PROGRESS_MS,
+    streamMaxMs: config.STREAM_MAX_MS,
+    supervisor,
+    countOutputTokens: countTextTokens,
   });
-  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS });
+  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
   return {
     config,
@@ -139,6 +151,7 @@ export const buildApp = async (
     select,
     completion,
     sweeper,
+    supervisor,
     redis,
     close: async () => {
       await sweeper.stop();
