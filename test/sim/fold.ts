@@ -74,6 +74,7 @@ export const foldAccount = (account: string, items: readonly HistoryItem[]): Acc
         deductions.push({ deductionId: String(d['deductionId']), amount: num(d['amount']), service: String(d['service']), sessionId: str(d['sessionId']), revision: item.revision });
         break;
       case 'DeductionRefunded':
+      case 'SettlementRefunded':
         balance += num(d['amount']);
         break;
       case 'CreditsReserved': {
