@@ -249,7 +249,8 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
     uncleanStops,
     dir,
   };
-  writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, log: lines, records }, null, 1));
+  const holds = folds.flatMap((f) => [...f.holds.values()].map((h) => ({ account: f.account, ...h })));
+  writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...result, log: lines, outageWindows: faults.outages, holds, records }, null, 1));
   if (store.kind === 'postgres') await dropSchema(store.server, schema);
   if (options.keepDir !== true && findings.length === 0 && uncleanStops.length === 0) rmSync(dir, { recursive: true, force: true });
   return result;
