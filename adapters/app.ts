@@ -221,7 +221,7 @@ export const buildApp = async (
   });
   const keys = makeApiKeys({ store, clock, ids, secrets: cryptoSecrets });
   const keyed = makeMeteredWithKey({ completion, keys, select, prices: () => llm.right.prices.current(), limiter, ids, logger, holdTtlMs: config.HOLD_TTL_MS });
-  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
+  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, holdGraceMs: config.HOLD_EXPIRY_GRACE_MS, supervisor });
   await sweeper.start();
   const usageModel = overrides.usageReadModel ?? (overrides.store !== undefined ? makeMemoryUsageReadModel() : await openUsageReadModel(config.EVENT_STORE));
   const usageRunner = makeProjectionRunner({ store: rawStore, model: usageModel, logger, now: clock.now, onCommitted: metrics.usage });

@@ -111,6 +111,8 @@ const spec = {
   RATE_LIMIT_TOKENS_PER_MIN: [intFrom('RATE_LIMIT_TOKENS_PER_MIN', 1, 1_000_000_000), '200000'],
   HOLD_TTL_MS: [intFrom('HOLD_TTL_MS', 1000, 86_400_000), '600000'],
   SWEEP_INTERVAL_MS: [intFrom('SWEEP_INTERVAL_MS', 100, 3_600_000), '30000'],
+  // A settle retried after a store outage lands before any sweep expires its hold (longer than the 30 s retry cap).
+  HOLD_EXPIRY_GRACE_MS: [intFrom('HOLD_EXPIRY_GRACE_MS', 0, 3_600_000), '60000'],
   HOLD_PROGRESS_MS: [intFrom('HOLD_PROGRESS_MS', 100, 600_000), '5000'],
   STREAM_MAX_MS: [intFrom('STREAM_MAX_MS', 1000, 86_400_000), '1800000'],
   WS_MAX_PAYLOAD_BYTES: [intFrom('WS_MAX_PAYLOAD_BYTES', 1024, 16_777_216), '1048576'],

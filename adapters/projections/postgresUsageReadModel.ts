@@ -18,6 +18,10 @@ const ident = (name: string): string => {
 
 export const makePostgresUsageReadModel = async (options: { readonly connectionString: string; readonly schema: string }): Promise<UsageReadModel> => {
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 4 });
+  // A checked-out client has no 'error' listener of the pool's: without one, a server shutdown mid-query
+  // is an uncaught 'error' event that ends the process. The query itself still rejects.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('error', () => undefined);
   const s = ident(options.schema);
   const rows = `${s}.usage_rows`;
   const refs = `${s}.usage_refs`;

@@ -148,11 +148,11 @@ export const makeLedger = (deps: LedgerDeps) => {
       ),
 
     /** Expires due holds and due grants of one account; returns what it expired. */
-    sweep: async (accountId: string) => {
+    sweep: async (accountId: string, options: { readonly holdGraceMs?: number } = {}) => {
       // A sweep is never refused, so nothing else would make it look at the store: read the tail first,
       // or the holds another (maybe dead) process took stay invisible to this one.
       await handler.load(accountStream(accountId));
-      const result = await handler.handle(accountStream(accountId), { type: 'SweepExpired', at: now() });
+      const result = await handler.handle(accountStream(accountId), { type: 'SweepExpired', at: now(), ...(options.holdGraceMs === undefined ? {} : { holdGraceMs: options.holdGraceMs }) });
       if (E.isLeft(result)) return result;
       return E.right({ expired: result.right.events, ...balancesOf(result.right.state, now()) });
     },

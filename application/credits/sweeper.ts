@@ -28,6 +28,11 @@ export type SweeperDeps = {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly intervalMs: number;
+  /**
+   * HOLD_EXPIRY_GRACE_MS: how long past its expiry a hold is left for its owner's settle (default 0).
+   * Longer than the settlement retry's longest backoff, so a settle that waited out a store outage lands first.
+   */
+  readonly holdGraceMs?: number;
   /** Default: a supervisor of its own (tests); the service passes the shared one, whose state /health shows. */
   readonly supervisor?: Supervisor;
 };
@@ -35,6 +40,7 @@ export type SweeperDeps = {
 export const makeSweeper = (deps: SweeperDeps) => {
   const supervisor = deps.supervisor ?? makeSupervisor({ clock: deps.clock, ids: { random: () => 0.5 }, logger: deps.logger });
   const due = new Map<string, Map<string, number>>(); // accountId -> (item id -> instant)
+  const graceMs = deps.holdGraceMs ?? 0;
   let subscription: Subscription | undefined;
   let loop: Loop | undefined;
   let sweeping = false;
@@ -57,7 +63,7 @@ export const makeSweeper = (deps: SweeperDeps) => {
       case 'CreditsReserved':
       case 'ReservationProgressed':
         // Progress moves a running hold's expiry: it falls due later.
-        return track(accountId, `r:${event.data.reservationId}`, event.data.expiresAt);
+        return track(accountId, `r:${event.data.reservationId}`, event.data.expiresAt + graceMs);
       case 'ReservationSettled':
       case 'ReservationReleased':
       case 'ReservationExpired':
@@ -72,7 +78,7 @@ export const makeSweeper = (deps: SweeperDeps) => {
 
   /** Sweeps one account; forgets its due grants once a sweep past their instant left nothing held. */
   const sweepAccount = async (accountId: string, now: number): Promise<number> => {
-    const result = await deps.ledger.sweep(accountId);
+    const result = await deps.ledger.sweep(accountId, { holdGraceMs: graceMs });
     if (E.isLeft(result)) throw new Error(`sweep of ${accountId} refused: ${result.left._tag}`);
     const { expired, held } = result.right;
     if (expired.length > 0) deps.logger.info({ accountId, expired: expired.map((e) => e.type) }, 'swept expired holds/grants');

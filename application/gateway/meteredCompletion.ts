@@ -137,12 +137,24 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
    */
   const pump = async (opened: Opened, sink: CompletionSink, signal: AbortSignal, hold: StreamHold, upstream: AbortController) => {
     let usage: Usage | undefined;
+    let delivering = false;
     let next = opened.first;
     for (;;) {
       const item = await next;
       if (item.done === true) break;
       if (item.value.type === 'usage') usage = item.value.usage;
-      else if (item.value.text.length > 0 && !signal.aborted) sink.chunk(item.value.text);
+      else if (item.value.text.length > 0 && !signal.aborted) {
+        // Before the first piece goes out the hold is judged once more: a hold whose append became durable
+        // only when it was already within its safety margin of expiring (a store that stalled the write)
+        // delivers nothing at all. Later pieces are judged after delivery, while the margin still holds.
+        if (!delivering && hold.keeper.check(usage ?? opened.stream.usageSoFar()) !== undefined) {
+          upstream.abort();
+          await opened.iterator.return?.().catch(() => undefined);
+          break;
+        }
+        delivering = true;
+        sink.chunk(item.value.text);
+      }
       const stop = hold.keeper.check(usage ?? opened.stream.usageSoFar());
       if (stop !== undefined) upstream.abort();
       if (signal.aborted || stop !== undefined) {

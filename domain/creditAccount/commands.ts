@@ -86,6 +86,17 @@ export type CreditAccountCommand =
   /** Expires one hold whose expiry instant has passed. */
   | { readonly type: 'ExpireReservation'; readonly reservationId: string; readonly at: Instant }
   /** The sweeper: expires every open hold and every grant whose instant has passed. */
-  | { readonly type: 'SweepExpired'; readonly at: Instant };
+  | {
+      readonly type: 'SweepExpired';
+      readonly at: Instant;
+      /**
+       * How long past its expiry a hold is left for its owner to settle before a
+       * sweep expires it (default 0). A process that delivered output during a
+       * store outage retries its settle when the store returns; the grace lets
+       * that settle land before any sweeper, on any instance, expires the hold
+       * for its last recorded progress only.
+       */
+      readonly holdGraceMs?: number;
+    };
 
 export type CreditAccountCommandType = CreditAccountCommand['type'];

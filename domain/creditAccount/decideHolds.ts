@@ -172,7 +172,7 @@ export const sweep = (cmd: Cmd<'SweepExpired'>, state: OpenAccount): Decision =>
   const returned = new Map<string, number>();
   for (const id of state.openHolds) {
     const hold = state.reservations.get(id);
-    if (hold === undefined || hold.expiresAt > cmd.at) continue;
+    if (hold === undefined || hold.expiresAt + (cmd.holdGraceMs ?? 0) > cmd.at) continue;
     events.push(expiryOf(id, hold, cmd.at));
     for (const part of splitCharge(hold.allocation, hold.progress?.charged ?? 0).released) {
       returned.set(part.grantId, (returned.get(part.grantId) ?? 0) + part.amount);

@@ -15,6 +15,8 @@ import { CLI_SERVICE, REST_SERVICE } from './workload.js';
 
 export type Bounds = {
   readonly sweepMs: number;
+  /** HOLD_EXPIRY_GRACE_MS: how long a due hold waits for its owner's settle (default 0). */
+  readonly holdGraceMs?: number;
   readonly progressMs: number;
   readonly progressSlackMs: number;
   /** Scheduling slack on a loaded machine, added to every time bound. */
@@ -78,12 +80,12 @@ const checkDelivered = (records: Records, folds: readonly AccountFold[], bounds:
   return findings;
 };
 
-/** A hold must close by expiry + one sweep interval (+ slack); an outage in that window moves the bound to its end. */
+/** A hold must close by expiry + grace + one sweep interval (+ slack); an outage in that window moves the bound to its end. */
 const checkHolds = (folds: readonly AccountFold[], bounds: Bounds, outages: readonly Outage[], endedAt: number): Finding[] => {
   const findings: Finding[] = [];
   for (const f of folds)
     for (const h of f.holds.values()) {
-      let limit = h.expiresAt + bounds.sweepMs + bounds.slackMs;
+      let limit = h.expiresAt + (bounds.holdGraceMs ?? 0) + bounds.sweepMs + bounds.slackMs;
       for (const o of outages) if (o.startedAt <= limit && o.endedAt >= h.expiresAt) limit = Math.max(limit, o.endedAt + bounds.sweepMs + bounds.slackMs * 2);
       const closedAt = h.closed?.at;
       if (closedAt === undefined ? endedAt > limit : closedAt > limit)

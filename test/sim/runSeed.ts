@@ -46,6 +46,7 @@ const serviceEnv = (store: string, s: Scenario): Record<string, string> => ({
   LOG_LEVEL: 'info',
   HOLD_TTL_MS: String(s.holdTtlMs),
   SWEEP_INTERVAL_MS: String(s.sweepMs),
+  HOLD_EXPIRY_GRACE_MS: String(s.holdGraceMs),
   // Named by issue 10; a build that does not know them ignores them.
   HOLD_PROGRESS_MS: String(s.progressMs),
   STREAM_MAX_MS: String(s.streamMaxMs),
@@ -203,7 +204,7 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
     await Promise.all(faultJobs);
     log(`operations done after ${Date.now() - t0}ms`);
     // Every hold has had its TTL and one sweep (plus slack) with every instance running.
-    await sleep(s.holdTtlMs + s.sweepMs + s.slackMs);
+    await sleep(s.holdTtlMs + s.holdGraceMs + s.sweepMs + s.slackMs);
   } catch (error) {
     // Never leave service processes behind a failed run.
     for (const inst of instances) await inst.kill().catch(() => undefined);
@@ -225,7 +226,7 @@ export const runSeed = async (seed: number, s: Scenario, store: StoreChoice, opt
   const findings: Finding[] = checkAll({
     records,
     folds,
-    bounds: { sweepMs: s.sweepMs, progressMs: s.progressMs, progressSlackMs: s.progressSlackMs, slackMs: s.slackMs, outputPer1k: outputPrices() },
+    bounds: { sweepMs: s.sweepMs, holdGraceMs: s.holdGraceMs, progressMs: s.progressMs, progressSlackMs: s.progressSlackMs, slackMs: s.slackMs, outputPer1k: outputPrices() },
     outages: faults.outages,
     endedAt,
     audit: { ok: auditOk, detail: auditOk ? '' : JSON.stringify(audit.json?.['violations'] ?? audit.stderr).slice(0, 2000) },

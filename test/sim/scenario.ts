@@ -16,6 +16,12 @@ export type Scenario = {
   readonly outageMs: readonly [number, number];
   readonly holdTtlMs: number;
   readonly sweepMs: number;
+  /**
+   * HOLD_EXPIRY_GRACE_MS: a due hold waits this long for its owner's settle before a sweep expires it. It
+   * must outlast the settlement retries after an outage (200 ms doubling: the retry after a 6-8 s outage
+   * comes at most ~12.6 s after the first failure).
+   */
+  readonly holdGraceMs: number;
   readonly progressMs: number;
   readonly chunkDelayMs: number;
   readonly streamMaxMs: number;
@@ -35,6 +41,7 @@ const base: Scenario = {
   outageMs: [6_000, 8_000],
   holdTtlMs: 3_000,
   sweepMs: 1_000,
+  holdGraceMs: 15_000,
   progressMs: 1_000,
   chunkDelayMs: 120,
   streamMaxMs: 60_000,
