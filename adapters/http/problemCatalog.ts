@@ -73,6 +73,7 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('job-not-completed', 409, 'Video not ready', 'The job is still running; poll its status until it is completed.'),
   entry('video-rejected', 422, 'Video request rejected by the provider', 'The provider refused the request (e.g. content policy). Nothing was charged.'),
   entry('content-unavailable', 502, 'Video content unavailable', 'The finished video could not be fetched from the provider.'),
+  entry('job-unpaid', 402, 'Video not paid for', 'The job finished after its credit hold had ended and the account could not pay for it; its content is not served.'),
 ];
 
 export const problemTypeBySlug = new Map(problemCatalog.map((p) => [p.slug, p]));
