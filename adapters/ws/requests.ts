@@ -73,7 +73,7 @@ export const makeRequests = (deps: RequestsDeps) => {
     }
     const done = outcome.right;
     return {
-      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done }),
+      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, ...(done.stopReason === undefined ? {} : { stopReason: done.stopReason }), credits: done }),
       outcome: done.ended === 'completed' ? 'completed' : `stopped:${running.stopReason ?? 'unknown'}`,
       fields: {
         provider: done.provider,
