@@ -100,6 +100,8 @@ const spec = {
   RESUME_WINDOW_MS: [intFrom('RESUME_WINDOW_MS', 0, 3_600_000), '60000'],
   HTTP_MAX_BODY_BYTES: [intFrom('HTTP_MAX_BODY_BYTES', 1024, 16_777_216), '65536'],
   LOG_LEVEL: [logLevel, 'info'],
+  // The OAuth authorization server's static clients (GPT builders'), written by `ledger oauth-clients add`.
+  OAUTH_CLIENTS_FILE: [nonEmpty, 'data/oauth-clients.json'],
 } as const;
 
 type Spec = typeof spec;

@@ -89,6 +89,8 @@ export const creditErrorToProblem = (e: CreditAccountError): Problem => {
       });
     case 'InvalidId':
       return problem(400, 'invalid-id', 'Invalid id', `${e.field} must be 1 to 200 characters.`, { field: e.field });
+    case 'InvalidPriority':
+      return problem(400, 'invalid-priority', 'Invalid priority', 'A grant priority is an integer (higher is spent first).');
     case 'AccountNotOpen':
       return problem(404, 'account-not-found', 'Account not found', `Account ${e.accountId} has no history.`, { accountId: e.accountId });
     case 'InsufficientCredits':

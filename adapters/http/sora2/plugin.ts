@@ -19,6 +19,8 @@ import { makeIdempotency } from '../idempotency.js';
 import { registerSora2SessionAuth } from './authScheme.js';
 import type { Sora2Deps } from './routes.js';
 import { sora2Routes } from './routes.js';
+import { devicePages } from './deviceRoutes.js';
+import { randomBytes } from 'node:crypto';
 
 /**
  * The Sora 2 plugin: the `sora2-session` auth scheme, the sign-in and video
@@ -93,6 +95,9 @@ export const sora2Plugin: Plugin<Sora2PluginOptions> = {
     const built = buildSora2(options);
     registerSora2SessionAuth(server, () => built.signIn);
     server.route(sora2Routes(() => built.deps).map((definition) => definition.route));
+    // The confirmation pages' form tokens are keyed by a secret every instance shares when one is configured.
+    const pageSecret = options.app.jwtSecret ?? options.app.config.GOOGLE_CLIENT_SECRET ?? randomBytes(32).toString('base64url');
+    server.route(devicePages(() => built.deps, pageSecret));
     const exposed: Sora2Exposed = { signIn: built.signIn, jobs: built.jobs, poller: built.poller, video: built.video };
     server.expose(exposed);
     server.ext('onPreStart', () => built.jobIndex.start());
