@@ -57,10 +57,19 @@ export const toListedVideo = (raw: unknown): ListedVideo | undefined => {
   };
 };
 
-/** Connection failures that prove the request never reached the provider. */
+const notConnected = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Connection failures that prove the request never reached the provider (looked for down the cause chain). */
 const neverSent = (thrown: APIConnectionError): boolean => {
-  const code = (thrown.cause as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (thrown.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  let cause: unknown = thrown.cause;
+  for (let depth = 0; depth < 5 && typeof cause === 'object' && cause !== null; depth++) {
+    const { code, errors } = cause as { code?: unknown; errors?: unknown };
+    if (typeof code === 'string' && notConnected.has(code)) return true;
+    // Happy-eyeballs connects report every address tried in an AggregateError.
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => typeof e === 'object' && e !== null && notConnected.has(String((e as { code?: unknown }).code)))) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 };
 
 const statusOf = (raw: string): VideoStatus => {
