@@ -40,6 +40,11 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('conflict', 409, 'Conflict', 'The request conflicts with the current state.'),
   entry('payload-too-large', 413, 'Payload too large', 'The body is larger than HTTP_MAX_BODY_BYTES.'),
   entry('unsupported-media-type', 415, 'Unsupported media type', 'Bodies are application/json.'),
+  entry('invalid-priority', 400, 'Invalid priority', 'A grant priority is a whole number; grants with a higher priority are spent first.'),
+  entry('progress-regressed', 422, 'Charge below recorded progress', 'A progress record or a settlement asked for less than the hold had already recorded as delivered.'),
+  entry('reservation-expired', 409, 'Reservation expired', 'The hold is past its expiry: it can no longer be extended, only settled or expired.'),
+  entry('settlement-not-found', 404, 'Settlement not found', 'No hold with this id charged anything (never reserved, or released without a charge).'),
+  entry('refund-exceeds-settlement', 422, 'Refund exceeds settlement', 'A refund asked for more than is left of the settled charge.'),
   entry('charge-exceeds-hold', 422, 'Charge exceeds hold', 'A settlement asked for more than the hold.'),
   entry('refund-exceeds-deduction', 422, 'Refund exceeds deduction', 'A refund asked for more than is left of the deduction.'),
   entry('invalid-priority', 400, 'Invalid priority', 'A grant priority is an integer; higher priority credit is spent first.'),
@@ -84,6 +89,7 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('job-not-completed', 409, 'Video not ready', 'The job is still running; poll its status until it is completed.'),
   entry('video-rejected', 422, 'Video request rejected by the provider', 'The provider refused the request (e.g. content policy). Nothing was charged.'),
   entry('content-unavailable', 502, 'Video content unavailable', 'The finished video could not be fetched from the provider.'),
+  entry('job-unpaid', 402, 'Video not paid for', 'The job finished after its credit hold had ended and the account could not pay for it; its content is not served.'),
 ];
 
 export const problemTypeBySlug = new Map(problemCatalog.map((p) => [p.slug, p]));

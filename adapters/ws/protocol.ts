@@ -171,6 +171,8 @@ export type DoneInfo = {
   readonly usage: Usage;
   /** `stopped` when cancel, a disconnect or shutdown ended the stream early. */
   readonly ended: 'completed' | 'stopped';
+  /** Set when the gateway itself stopped the stream (its hold could not be kept, or STREAM_MAX_MS). */
+  readonly stopReason?: string;
   readonly credits: Settled;
   /** Where the settlement is in the Merkle log (docs/audit.md). */
   readonly receipt?: { readonly position: number; readonly leafHash: string } | undefined;
@@ -183,6 +185,7 @@ export const doneFrame = (id: string, info: DoneInfo): string =>
     provider: info.provider,
     model: info.model,
     ended: info.ended,
+    ...(info.stopReason === undefined ? {} : { stopReason: info.stopReason }),
     usage: { inputTokens: info.usage.inputTokens, outputTokens: info.usage.outputTokens, totalTokens: info.usage.inputTokens + info.usage.outputTokens },
     credits: { charged: info.credits.charged, balance: info.credits.balance, available: info.credits.available, ...(info.credits.pending === true ? { pending: true } : {}) },
     ...(info.receipt === undefined ? {} : { receipt: info.receipt }),

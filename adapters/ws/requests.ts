@@ -76,7 +76,7 @@ export const makeRequests = (deps: RequestsDeps) => {
     }
     const done = outcome.right;
     return {
-      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done, receipt: (done as { receipt?: DoneInfo['receipt'] }).receipt }),
+      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, ...(done.stopReason === undefined ? {} : { stopReason: done.stopReason }), credits: done, receipt: (done as { receipt?: DoneInfo['receipt'] }).receipt }),
       outcome: done.ended === 'completed' ? 'completed' : `stopped:${running.stopReason ?? 'unknown'}`,
       fields: {
         provider: done.provider,

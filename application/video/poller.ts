@@ -41,7 +41,8 @@ export const makeVideoPoller = (deps: VideoPollerDeps) => {
     const event = decodeVideoJobEvent(recorded);
     if (event === undefined) return;
     const jobId = streamName.slice(videoJobStreamPrefix.length);
-    if (event.type === 'VideoJobCreated') running.set(jobId, event.data.at);
+    // A request whose creation answer was lost is driven too: advancing it reconciles it with the provider's list.
+    if (event.type === 'VideoJobRequested' || event.type === 'VideoJobCreated') running.set(jobId, event.data.at);
     else running.delete(jobId);
   };
 

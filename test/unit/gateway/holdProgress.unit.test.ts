@@ -7,6 +7,8 @@ import { makeMeteredCompletion } from '../../../application/gateway/meteredCompl
 import { makeSettlements } from '../../../application/gateway/settlements.js';
 import { makeAccessControl } from '../../../application/permissions/access.js';
 import { silentLogger } from '../../../application/ports/clock.js';
+import type { LlmProvider, StreamItem } from '../../../application/ports/llmProvider.js';
+import { llmFailure } from '../../../application/ports/llmProvider.js';
 import { guardEventStore } from '../../../application/storeOutage.js';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
 import { makeInProcessRateLimiter } from '../../../adapters/inprocess/inProcessRateLimiter.js';
@@ -150,5 +152,83 @@ describe('settlement never gives up (case 5)', () => {
     // Progress is recorded at most every 5 s and a chunk takes 10 s: the last record misses at most one chunk.
     expect(charged).toBeGreaterThanOrEqual(cost(19));
     expect(charged).toBeLessThanOrEqual(cost(20));
+  });
+});
+
+describe('what a stopped request costs (policy in docs/architecture.md)', () => {
+  const base = () => {
+    const store = makeMemoryEventStore();
+    const clock = makeTestClock();
+    const ids = makeTestIds();
+    const ledger = makeLedger({ store, clock, ids });
+    const provider = makeFakeProvider('openai', ['gpt-x'], { chunks: ['one', ' two', ' three'], inputTokens: 4 });
+    const make = (countOutputTokens?: (model: string, text: string) => number) =>
+      makeMeteredCompletion({
+        ledger,
+        access: makeAccessControl({ store, clock, ids }),
+        limiter: makeInProcessRateLimiter({ limits: { requests: 1000, tokens: 1_000_000, windowMs: 60_000 }, now: clock.now }),
+        select: () => [{ provider, model: 'gpt-x' }],
+        prices: () => sheet,
+        clock,
+        ids,
+        logger: silentLogger,
+        holdTtlMs: 60_000,
+        ...(countOutputTokens === undefined ? {} : { countOutputTokens }),
+      });
+    const req = { requestId: 'r', userId: 'alice', preference: 'auto' as const, model: 'gpt-x', messages: [{ role: 'user' as const, content: 'hello there' }] };
+    return { ledger, provider, make, req };
+  };
+
+  it('never takes the provider\'s reported output below the gateway\'s own count of what it streamed', async () => {
+    const { ledger, provider, make, req } = base();
+    await ledger.grant({ accountId: 'alice', grantId: 'g', amount: 1000 });
+    // The provider under-reports: 3 chunks streamed, 1 output token reported.
+    const underReporting = { ...provider, stream: (r: Parameters<typeof provider.stream>[0], s: AbortSignal) => {
+      const inner = provider.stream(r, s);
+      return Object.assign((async function* () {
+        for await (const item of inner) yield item.type === 'usage' ? { type: 'usage' as const, usage: { inputTokens: 4, outputTokens: 1 } } : item;
+      })(), { usageSoFar: inner.usageSoFar });
+    } };
+    const gateway = makeMeteredCompletion({
+      ledger, access: makeAccessControl({ store: makeMemoryEventStore(), clock: makeTestClock(), ids: makeTestIds() }),
+      limiter: makeInProcessRateLimiter({ limits: { requests: 1000, tokens: 1_000_000, windowMs: 60_000 }, now: Date.now }),
+      select: () => [{ provider: underReporting, model: 'gpt-x' }], prices: () => sheet, clock: makeTestClock(), ids: makeTestIds(), logger: silentLogger, holdTtlMs: 60_000,
+      countOutputTokens: (_model, text) => text.split(' ').filter((w) => w.length > 0).length,
+    });
+    const done = doneOf(await gateway.run(req, { chunk: () => undefined }, new AbortController().signal));
+    expect(done.usage).toEqual({ inputTokens: 4, outputTokens: 3 });
+    expect(done.charged).toBe(4 + 30);
+    // An honest report is charged the same.
+    const plain = doneOf(await make().run({ ...req, requestId: 'r2' }, { chunk: () => undefined }, new AbortController().signal));
+    expect(plain.charged).toBe(4 + 30);
+  });
+
+  it('a client that cancels after the provider started (before any output) pays the input tokens only', async () => {
+    const { ledger, provider, req } = base();
+    await ledger.grant({ accountId: 'alice', grantId: 'g', amount: 1000 });
+    // A provider that accepted the request and counted the prompt (Anthropic's message_start), then thinks silently.
+    const thinking: LlmProvider = {
+      ...provider,
+      stream: (_r, signal) =>
+        Object.assign(
+          (async function* (): AsyncGenerator<StreamItem> {
+            await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            if (!signal.aborted) yield { type: 'chunk', text: 'never' };
+            throw llmFailure({ _tag: 'Aborted', provider: 'openai', message: 'aborted', retryable: false, partialUsage: { inputTokens: 4, outputTokens: 0 } });
+          })(),
+          { usageSoFar: () => ({ inputTokens: 4, outputTokens: 0 }) },
+        ),
+    };
+    const clock = makeTestClock();
+    const gateway = makeMeteredCompletion({
+      ledger, access: makeAccessControl({ store: makeMemoryEventStore(), clock, ids: makeTestIds() }),
+      limiter: makeInProcessRateLimiter({ limits: { requests: 1000, tokens: 1_000_000, windowMs: 60_000 }, now: Date.now }),
+      select: () => [{ provider: thinking, model: 'gpt-x' }], prices: () => sheet, clock, ids: makeTestIds(), logger: silentLogger, holdTtlMs: 60_000,
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 20);
+    const done = doneOf(await gateway.run(req, { chunk: () => undefined }, controller.signal));
+    expect(done).toMatchObject({ ended: 'stopped', charged: 4, usage: { inputTokens: 4, outputTokens: 0 } });
+    expect(await ledger.balance('alice')).toMatchObject({ balance: 996, held: 0 });
   });
 });

@@ -46,11 +46,11 @@ describe('money frames on the WebSocket', () => {
   it('a settlement still being written says so in done: credits.pending', async () => {
     const { call, sent, tick } = setup();
     const done: CompletionDone = {
-      provider: 'openai', model: 'gpt-4o-mini', usage: { inputTokens: 1, outputTokens: 2 }, ended: 'completed',
+      provider: 'openai', model: 'gpt-4o-mini', usage: { inputTokens: 1, outputTokens: 2 }, ended: 'stopped', stopReason: 'streamMax',
       reservationId: 'h', held: 9, capped: false, charged: 3, balance: 97, available: 97, pending: true,
     };
     call.finish(E.right(done));
     await tick();
-    expect(sent.at(-1)).toMatchObject({ id: 'r', type: 'done', credits: { charged: 3, pending: true } });
+    expect(sent.at(-1)).toMatchObject({ id: 'r', type: 'done', ended: 'stopped', stopReason: 'streamMax', credits: { charged: 3, pending: true } });
   });
 });
