@@ -16,12 +16,16 @@ import type { RateLimiter } from '../application/ports/rateLimiter.js';
 import { perMinute } from '../application/ports/rateLimiter.js';
 import type { SessionStore } from '../application/ports/sessionStore.js';
 import type { TokenVerifier } from '../application/ports/tokenVerifier.js';
+import { guardEventStore } from '../application/storeOutage.js';
+import type { Supervisor } from '../application/supervisor.js';
+import { makeSupervisor } from '../application/supervisor.js';
 import { makeJwtVerifier } from './auth/jwtVerifier.js';
 import type { Config } from './config.js';
 import { openEventStore } from './eventstore/fromUrl.js';
 import { makeInProcessRateLimiter, makeInProcessSessionStore } from './inprocess/index.js';
 import type { LlmSetup } from './llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from './llm/providersFromEnv.js';
+import { countTextTokens } from './llm/tokenizer.js';
 import type { AppLogger } from './logging.js';
 import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
@@ -52,6 +56,8 @@ export type App = {
   readonly select: ProviderSelector;
   readonly completion: MeteredCompletion;
   readonly sweeper: Sweeper;
+  /** Background work (sweeper, subscriptions, video poller, pending settlements) and its state for /health and /metrics. */
+  readonly supervisor: Supervisor;
   readonly redis: Redis | undefined;
   /** The Merkle log over the global order, its checkpoints and proofs (docs/audit.md). */
   readonly ledgerLog: RunningLedgerLog;
@@ -90,7 +96,8 @@ export const buildApp = async (
   const ids = overrides.ids ?? systemIds;
   const llm = makeProvidersFromEnv(env, logger, overrides.llmResilience ?? {});
   if (E.isLeft(llm)) throw new Error(`invalid LLM configuration: ${llm.left.variable} ${llm.left.message}`);
-  const store = overrides.store ?? (await openEventStore(config.EVENT_STORE));
+  // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
+  const store = guardEventStore(overrides.store ?? (await openEventStore(config.EVENT_STORE)));
   const ledgerLog = await startLedgerLog(config, env, store, logger).catch(async (error: unknown) => {
     if (overrides.store === undefined) await store.close();
     throw error;
@@ -116,6 +123,7 @@ export const buildApp = async (
     const plan = router.plan({ model, messages: [], maxTokens: 1 }, preference);
     return E.isLeft(plan) ? [] : plan.right.map((c) => ({ provider: c.provider, model: c.request.model }));
   };
+  const supervisor = makeSupervisor({ clock, ids, logger });
   const completion = makeMeteredCompletion({
     ledger,
     access,
@@ -126,8 +134,12 @@ export const buildApp = async (
     ids,
     logger,
     holdTtlMs: config.HOLD_TTL_MS,
+    progressMs: config.HOLD_PROGRESS_MS,
+    streamMaxMs: config.STREAM_MAX_MS,
+    supervisor,
+    countOutputTokens: countTextTokens,
   });
-  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS });
+  const sweeper = makeSweeper({ store, ledger, clock, logger, intervalMs: config.SWEEP_INTERVAL_MS, supervisor });
   await sweeper.start();
   return {
     config,
@@ -146,6 +158,7 @@ export const buildApp = async (
     select,
     completion,
     sweeper,
+    supervisor,
     redis,
     ledgerLog,
     close: async () => {

@@ -91,6 +91,8 @@ const spec = {
   RATE_LIMIT_TOKENS_PER_MIN: [intFrom('RATE_LIMIT_TOKENS_PER_MIN', 1, 1_000_000_000), '200000'],
   HOLD_TTL_MS: [intFrom('HOLD_TTL_MS', 1000, 86_400_000), '600000'],
   SWEEP_INTERVAL_MS: [intFrom('SWEEP_INTERVAL_MS', 100, 3_600_000), '30000'],
+  HOLD_PROGRESS_MS: [intFrom('HOLD_PROGRESS_MS', 100, 600_000), '5000'],
+  STREAM_MAX_MS: [intFrom('STREAM_MAX_MS', 1000, 86_400_000), '1800000'],
   WS_MAX_PAYLOAD_BYTES: [intFrom('WS_MAX_PAYLOAD_BYTES', 1024, 16_777_216), '1048576'],
   WS_MAX_CONNECTIONS_PER_USER: [intFrom('WS_MAX_CONNECTIONS_PER_USER', 1, 10_000), '20'],
   WS_MAX_INFLIGHT_PER_CONNECTION: [intFrom('WS_MAX_INFLIGHT_PER_CONNECTION', 1, 1000), '8'],
@@ -98,6 +100,8 @@ const spec = {
   RESUME_WINDOW_MS: [intFrom('RESUME_WINDOW_MS', 0, 3_600_000), '60000'],
   HTTP_MAX_BODY_BYTES: [intFrom('HTTP_MAX_BODY_BYTES', 1024, 16_777_216), '65536'],
   LOG_LEVEL: [logLevel, 'info'],
+  // The OAuth authorization server's static clients (GPT builders'), written by `ledger oauth-clients add`.
+  OAUTH_CLIENTS_FILE: [nonEmpty, 'data/oauth-clients.json'],
   // The provable ledger (docs/audit.md).
   LEDGER_SIGNING_KEY_FILE: [nonEmpty, undefined],
   LEDGER_ORIGIN: [nonEmpty, 'credit-ledger.local/log'],

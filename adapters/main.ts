@@ -49,6 +49,14 @@ export const startService = async (
   }
 };
 
+/**
+ * A stray rejection must not take every in-flight stream down with the
+ * process: it is logged and counted (/health, /metrics), never fatal.
+ */
+export const installProcessGuards = (app: Pick<App, 'supervisor'>): void => {
+  process.on('unhandledRejection', (reason) => app.supervisor.unhandledRejection(reason));
+};
+
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isEntryPoint) {
   try {
@@ -63,6 +71,7 @@ if (isEntryPoint) {
           process.exit(1);
         });
     };
+    installProcessGuards(service.app);
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {

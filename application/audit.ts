@@ -1,5 +1,6 @@
 import { ACCOUNT_STREAM_PREFIX } from '../domain/creditAccount/index.js';
-import type { CreditAccountEvent } from '../domain/creditAccount/index.js';
+import type { MoneyTally } from './auditMoneyRules.js';
+import { applyMoneyRules, finalMoneyRules, newMoneyTally, tallyBalances } from './auditMoneyRules.js';
 import { decodeAccountEvent } from './credits/ledger.js';
 import type { ChainBreak } from './integrity.js';
 import { recomputeHash, verifyLink } from './integrity.js';
@@ -14,10 +15,8 @@ import type { EventStore } from './ports/eventStore.js';
  * numbers and the set of open holds: memory grows with the number of streams
  * and open holds, never with the number of events.
  *
- * It checks every hash link, that every account event decodes, and the money
- * invariants after every event: balance >= 0, open holds <= balance, a hold
- * resolves at most once and never for more than it held, and
- * granted - deducted - charged + refunded - expired = balance.
+ * It checks every hash link, that every account event decodes, and every
+ * rule of money after every event (auditMoneyRules.ts).
  *
  * The digest is the RFC 9162 Merkle root of the global order it read (see
  * application/merkle), computed from content. With `at`, the audit reads the
@@ -38,16 +37,6 @@ export type Violation =
   | { readonly _tag: 'InvariantBroken'; readonly streamName: string; readonly revision: number; readonly rule: string }
   | { readonly _tag: 'PositionGap'; readonly streamName: string; readonly revision: number; readonly position: number; readonly expected: number };
 
-type AccountTally = {
-  balance: number;
-  held: number;
-  granted: number;
-  spent: number;
-  refunded: number;
-  expired: number;
-  holds: Map<string, number>;
-};
-
 export type AuditReport = {
   readonly events: number;
   readonly streams: number;
@@ -62,64 +51,6 @@ export type AuditReport = {
   readonly at?: number;
 };
 
-const applyToTally = (t: AccountTally, e: CreditAccountEvent): string | undefined => {
-  switch (e.type) {
-    case 'AccountOpened':
-      return undefined;
-    case 'CreditsGranted':
-      t.balance += e.data.amount;
-      t.granted += e.data.amount;
-      return undefined;
-    case 'GrantExpired':
-      t.balance -= e.data.amount;
-      t.expired += e.data.amount;
-      return undefined;
-    case 'CreditsDeducted':
-      t.balance -= e.data.amount;
-      t.spent += e.data.amount;
-      return undefined;
-    case 'DeductionRefunded':
-      t.balance += e.data.amount;
-      t.refunded += e.data.amount;
-      return undefined;
-    case 'CreditsReserved':
-      if (t.holds.has(e.data.reservationId)) return 'reservation id reused while open';
-      t.holds.set(e.data.reservationId, e.data.amount);
-      t.held += e.data.amount;
-      return undefined;
-    case 'ReservationProgressed': {
-      const hold = t.holds.get(e.data.reservationId);
-      if (hold === undefined) return 'progress on a hold that is not open';
-      if (e.data.charged > hold) return 'progress charge exceeds hold';
-      return undefined;
-    }
-    case 'ReservationSettled':
-    case 'ReservationReleased':
-    case 'ReservationExpired': {
-      const id = e.data.reservationId;
-      const hold = t.holds.get(id);
-      // Resolved ids are not remembered (memory stays bounded): a second resolution looks like one without a hold.
-      if (hold === undefined) return 'hold resolved twice or without reservation';
-      const amount = e.type === 'ReservationSettled' ? e.data.charged + e.data.released : e.data.amount;
-      if (amount !== hold) return 'resolution amount differs from hold';
-      const charged = e.type === 'ReservationSettled' ? e.data.charged : e.type === 'ReservationExpired' ? (e.data.charged ?? 0) : 0;
-      if (charged > hold) return 'charge exceeds hold';
-      t.balance -= charged;
-      t.spent += charged;
-      t.holds.delete(id);
-      t.held -= hold;
-      return undefined;
-    }
-  }
-};
-
-const checkTally = (t: AccountTally): string | undefined => {
-  if (t.balance < 0) return 'balance below zero';
-  if (t.held > t.balance) return 'open holds exceed balance';
-  if (t.granted - t.spent + t.refunded - t.expired !== t.balance) return 'conservation (granted - spent + refunded - expired != balance)';
-  return undefined;
-};
-
 export const auditLedger = async (
   store: EventStore,
   options: { readonly at?: number; readonly onProgress?: (events: number) => void; readonly now?: () => number; readonly maxViolations?: number } = {},
@@ -127,7 +58,7 @@ export const auditLedger = async (
   const now = options.now ?? (() => 0);
   const started = now();
   const heads = new Map<string, { revision: number; hash: string }>();
-  const tallies = new Map<string, AccountTally>();
+  const tallies = new Map<string, MoneyTally & { lastRevision: number }>();
   const violations: Violation[] = [];
   const maxViolations = options.maxViolations ?? 1000;
   const report = (v: Violation) => {
@@ -160,17 +91,20 @@ export const auditLedger = async (
     const accountId = recorded.streamName.slice(ACCOUNT_STREAM_PREFIX.length);
     let tally = tallies.get(accountId);
     if (tally === undefined) {
-      tally = { balance: 0, held: 0, granted: 0, spent: 0, refunded: 0, expired: 0, holds: new Map() };
+      tally = { ...newMoneyTally(), lastRevision: 0 };
       tallies.set(accountId, tally);
     }
-    const broken = applyToTally(tally, event) ?? checkTally(tally);
-    if (broken !== undefined) report({ _tag: 'InvariantBroken', streamName: recorded.streamName, revision: recorded.revision, rule: broken });
+    tally.lastRevision = recorded.revision;
+    for (const rule of applyMoneyRules(tally, event)) report({ _tag: 'InvariantBroken', streamName: recorded.streamName, revision: recorded.revision, rule });
+  }
+  for (const [accountId, tally] of tallies) {
+    for (const rule of finalMoneyRules(tally)) report({ _tag: 'InvariantBroken', streamName: `${ACCOUNT_STREAM_PREFIX}${accountId}`, revision: tally.lastRevision, rule });
   }
   options.onProgress?.(events);
   const elapsedMs = Math.max(now() - started, 0);
   const accounts = [...tallies.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([accountId, t]) => ({ accountId, balance: t.balance, held: t.held }));
+    .map(([accountId, t]) => ({ accountId, ...tallyBalances(t) }));
   return {
     events,
     streams: heads.size,

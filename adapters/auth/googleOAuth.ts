@@ -22,7 +22,7 @@ export type GoogleConfig = {
 export const publicBaseUrl = (config: Pick<GoogleConfig, 'PUBLIC_URL' | 'PORT'>): string =>
   (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
 
-export const googleOAuthFromConfig = (config: GoogleConfig, now?: () => number): OAuthClient | undefined => {
+export const googleOAuthFromConfig = (config: GoogleConfig, now?: () => number, callbackPath: string = sora2CallbackPath): OAuthClient | undefined => {
   if (config.GOOGLE_CLIENT_ID === undefined || config.GOOGLE_CLIENT_SECRET === undefined) return undefined;
   const issuer = config.GOOGLE_ISSUER.replace(/\/+$/, '');
   return makeOidcClient({
@@ -31,7 +31,7 @@ export const googleOAuthFromConfig = (config: GoogleConfig, now?: () => number):
     ...(issuer === googleIssuer ? { alsoAcceptedIssuers: ['accounts.google.com'] } : {}),
     clientId: config.GOOGLE_CLIENT_ID,
     clientSecret: config.GOOGLE_CLIENT_SECRET,
-    redirectUri: `${publicBaseUrl(config)}${sora2CallbackPath}`,
+    redirectUri: `${publicBaseUrl(config)}${callbackPath}`,
     ...(issuer === googleIssuer ? { extraAuthorizationParams: { prompt: 'select_account' } } : {}),
     ...(now === undefined ? {} : { now }),
   });

@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -19,9 +19,9 @@ export const HELP = `ledger: operate and audit the credit ledger
 Usage: ledger <command> [arguments] [--json]
 
 Commands
-  grant <account> <amount> [--id ID] [--expires ISO] [--reason TEXT]
+  grant <account> <amount> [--id ID] [--expires ISO] [--priority N] [--reason TEXT]
   deduct <account> <amount> --id ID [--service NAME] [--reason TEXT]
-  refund <account> <amount> --deduction ID --id ID [--reason TEXT]
+  refund <account> <amount> (--deduction ID | --settlement RESERVATION) --id ID [--reason TEXT]
   reserve <account> <amount> --id ID [--ttl 10m] [--service NAME]
   settle <account> --id ID --charge N [--provider P --model M --input-tokens N --output-tokens N --price-version V]
   release <account> --id ID [--reason TEXT]
@@ -31,6 +31,8 @@ Commands
   roles assign|revoke <user> <role>
   token <user> [--ttl 1h] [--secret S]   mint a dev JWT (HS256 with JWT_SECRET)
   audit [--at ISO]                replay everything, verify hash chains and invariants
+  oauth-clients add <name> --redirect-uri URI[,URI]   a static OAuth client (a GPT); prints its secret
+  oauth-clients list | remove <clientId>             (file: OAUTH_CLIENTS_FILE, default data/oauth-clients.json)
   key --public                    the checkpoint verifier key (C2SP vkey)
   checkpoint [--out FILE]         sign and print the log's checkpoint (FILE.leaves beside it)
   verify --checkpoint FILE --key VKEY   signature, then: today's log extends the checkpoint
@@ -49,6 +51,8 @@ const options = {
   reason: { type: 'string' },
   service: { type: 'string' },
   deduction: { type: 'string' },
+  settlement: { type: 'string' },
+  priority: { type: 'string' },
   ttl: { type: 'string' },
   charge: { type: 'string' },
   provider: { type: 'string' },
@@ -60,6 +64,7 @@ const options = {
   from: { type: 'string' },
   limit: { type: 'string' },
   secret: { type: 'string' },
+  'redirect-uri': { type: 'string' },
   public: { type: 'boolean' },
   out: { type: 'string' },
   checkpoint: { type: 'string' },

@@ -88,6 +88,7 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
         by,
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(p.flags.reason === undefined ? {} : { reason: p.flags.reason }),
+        ...(p.flags.priority === undefined ? {} : { priority: integer(p.flags.priority, 'priority') }),
       });
       return answer(io, json, result, (v) => `granted ${v.amount} to ${accountId} (grant ${v.grantId}); balance ${v.balance}, available ${v.available}${dup(v)}`);
     }
@@ -107,7 +108,14 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
     case 'refund': {
       const accountId = positional(p, 0, 'account');
       const amount = integer(positional(p, 1, 'amount'), 'amount');
-      const result = await ledger.refund({ accountId, amount, refundId: required(p.flags.id, 'id'), deductionId: required(p.flags.deduction, 'deduction'), by });
+      const refundId = required(p.flags.id, 'id');
+      const reason = p.flags.reason === undefined ? {} : { reason: p.flags.reason };
+      // A refund names exactly one charge: a deduction, or a hold's settlement (LLM or video).
+      if ((p.flags.deduction === undefined) === (p.flags.settlement === undefined)) throw new UsageError('refund needs exactly one of --deduction ID or --settlement RESERVATION');
+      const result =
+        p.flags.settlement === undefined
+          ? await ledger.refund({ accountId, amount, refundId, deductionId: required(p.flags.deduction, 'deduction'), by, ...reason })
+          : await ledger.refundSettlement({ accountId, amount, refundId, reservationId: p.flags.settlement, by, ...reason });
       return answer(io, json, result, (v) => `refunded ${v.amount} to ${accountId}; balance ${v.balance}${dup(v)}`);
     }
     case 'reserve': {

@@ -9,6 +9,8 @@ export const describeError = (e: CreditAccountError): string => {
       return 'the expiry must be after now';
     case 'InvalidId':
       return `invalid ${e.field}: must be 1 to 200 characters`;
+    case 'InvalidPriority':
+      return `invalid priority ${JSON.stringify(e.value)}: must be an integer`;
     case 'AccountNotOpen':
       return `account ${e.accountId} is not open`;
     case 'InsufficientCredits':

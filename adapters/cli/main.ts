@@ -4,6 +4,7 @@ import { openEventStore } from '../eventstore/fromUrl.js';
 import type { Io } from './args.js';
 import { COMMANDS, HELP, parse, UsageError } from './args.js';
 import { runCommand } from './commands.js';
+import { runOAuthClients } from './oauthClientCommands.js';
 import { isAuditorCommand, runAuditorCommand } from './auditorCommands.js';
 
 /**
@@ -22,6 +23,7 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
     }
     if (!(COMMANDS as readonly string[]).includes(parsed.command)) throw new UsageError(`unknown command "${parsed.command}"`);
     if (parsed.command === 'token') return await runCommand(parsed, undefined, io);
+    if (parsed.command === 'oauth-clients') return runOAuthClients(parsed, io, parsed.flags.json === true);
     if (isAuditorCommand(parsed.command)) return await runAuditorCommand(parsed, io);
     store = await openEventStore(io.env['EVENT_STORE'] || undefined);
     return await runCommand(parsed, store, io);

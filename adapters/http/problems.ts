@@ -2,6 +2,7 @@ import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit } from '@hapi/hapi';
 import { isLimiterUnavailable } from '../../application/ports/rateLimiter.js';
 import { isStoreUnavailable } from '../../application/ports/sessionStore.js';
+import { isEventStoreUnavailable } from '../../application/storeOutage.js';
 import type { AuthError } from '../../application/ports/tokenVerifier.js';
 import type { AccessError } from '../../application/permissions/access.js';
 import type { GatewayError } from '../../application/gateway/errors.js';
@@ -88,6 +89,8 @@ export const creditErrorToProblem = (e: CreditAccountError): Problem => {
       });
     case 'InvalidId':
       return problem(400, 'invalid-id', 'Invalid id', `${e.field} must be 1 to 200 characters.`, { field: e.field });
+    case 'InvalidPriority':
+      return problem(400, 'invalid-priority', 'Invalid priority', 'A grant priority is an integer (higher is spent first).');
     case 'AccountNotOpen':
       return problem(404, 'account-not-found', 'Account not found', `Account ${e.accountId} has no history.`, { accountId: e.accountId });
     case 'InsufficientCredits':
@@ -270,6 +273,7 @@ export type ProblemBody = {
  * never needs a try/catch just to say "Redis is down".
  */
 const fromThrown = (boom: Boom.Boom): Problem | undefined => {
+  if (isEventStoreUnavailable(boom)) return unavailable('event-store-unavailable', 'Event store unavailable', 'The ledger\'s event store does not answer; retry the same request after Retry-After.', 2000);
   if (isStoreUnavailable(boom)) return unavailable('session-store-unavailable', 'Session store unavailable', 'The session store (Redis) is unreachable; retry shortly.');
   if (isLimiterUnavailable(boom)) return unavailable('rate-limiter-unavailable', 'Rate limiter unavailable', 'The rate limiter (Redis) is unreachable; retry shortly.');
   return undefined;

@@ -11,7 +11,14 @@ import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
 import { registerLedgerRoutes } from './ledger/ledgerRoutes.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
-import type { Sora2PluginOptions } from './sora2/plugin.js';
+import { mcpPlugin } from '../mcp/mcpPlugin.js';
+import type { OAuthClient } from '../../application/signin/oauthClient.js';
+import { googleOAuthFromConfig, publicBaseUrl } from '../auth/googleOAuth.js';
+import type { StaticClient } from '../oauth/clientRegistry.js';
+import { mountAuthorizationServer, OAUTH_CALLBACK_PATH } from '../oauth/authorizationServer.js';
+import { watchClientsFile } from '../oauth/clientsFile.js';
+import { registerScopeGuard } from '../oauth/scopeGuard.js';
+import type { Sora2Exposed, Sora2PluginOptions } from './sora2/plugin.js';
 import { sora2Plugin } from './sora2/plugin.js';
 import { sora2RouteSpecs } from './sora2/routes.js';
 
@@ -30,6 +37,12 @@ export type HttpExtras = {
   readonly port?: number;
   /** Overrides for the Sora 2 plugin (tests: video provider, OAuth client, poll interval). */
   readonly sora2?: Omit<Sora2PluginOptions, 'app'>;
+  /** Overrides for the OAuth authorization server (tests: the Google stand-in, static clients). */
+  readonly oauth?: {
+    readonly google?: OAuthClient;
+    readonly staticClients?: () => readonly StaticClient[];
+    readonly allowLoopbackHttpClientIds?: boolean;
+  };
 };
 
 /** The version of the API contract (not of the package), shown in the OpenAPI document. */
@@ -53,6 +66,7 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
   instrumentServer(server, metrics);
   await registerRequestLogging(server, app.logger);
   registerJwtAuth(server, app.verifier);
+  registerScopeGuard(server);
 
   const specs: RouteSpec[] = [];
   const creditsDeps = { app, metrics, idempotency: makeIdempotency({ store: app.sessions.idempotency, logger: app.logger }) };
@@ -63,6 +77,25 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
 
+  // The OAuth authorization server issues HS256 access tokens the verifier accepts; with a JWKS verifier it is off.
+  const base = publicBaseUrl(app.config);
+  const oauthOn = app.jwtSecret !== undefined;
+  if (app.jwtSecret !== undefined) {
+    const google = extras.oauth?.google ?? googleOAuthFromConfig(app.config, app.clock.now, OAUTH_CALLBACK_PATH);
+    mountAuthorizationServer(server, {
+      app,
+      base,
+      secret: app.jwtSecret,
+      google,
+      staticClients: extras.oauth?.staticClients ?? watchClientsFile(app.config.OAUTH_CLIENTS_FILE),
+      allowLoopbackHttpClientIds: extras.oauth?.allowLoopbackHttpClientIds ?? process.env['NODE_ENV'] !== 'production',
+    });
+  }
+  const sora2 = () => (server.plugins as { sora2?: Sora2Exposed }).sora2;
+  await server.register({
+    plugin: mcpPlugin,
+    options: { app, idempotency: creditsDeps.idempotency, videoJobs: () => sora2()?.jobs, version: API_VERSION, ...(oauthOn ? { authorizationServer: base } : {}) },
+  });
   specs.push(...registerLedgerRoutes(server, app));
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });

@@ -181,7 +181,7 @@ export const doneFrame = (id: string, info: DoneInfo): string =>
     model: info.model,
     ended: info.ended,
     usage: { inputTokens: info.usage.inputTokens, outputTokens: info.usage.outputTokens, totalTokens: info.usage.inputTokens + info.usage.outputTokens },
-    credits: { charged: info.credits.charged, balance: info.credits.balance, available: info.credits.available },
+    credits: { charged: info.credits.charged, balance: info.credits.balance, available: info.credits.available, ...(info.credits.pending === true ? { pending: true } : {}) },
     ...(info.receipt === undefined ? {} : { receipt: info.receipt }),
   });
 

@@ -2,6 +2,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { GatewayError } from '../../application/gateway/errors.js';
 import type { CompletionDone, CompletionRequest, MeteredCompletion } from '../../application/gateway/meteredCompletion.js';
 import type { Logger } from '../../application/ports/clock.js';
+import { isStoreUnavailable } from '../../application/ports/sessionStore.js';
+import { isEventStoreUnavailable } from '../../application/storeOutage.js';
 import type { CompletionFrame } from './protocol.js';
 import { doneFrame, errorFrame, toWireError, wireError, type DoneInfo } from './protocol.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
@@ -54,6 +56,12 @@ export const makeRequests = (deps: RequestsDeps) => {
   };
 
   const terminalOf = (running: Running, outcome: Outcome): { frame: string; outcome: string; fields: Record<string, unknown> } => {
+    if (isThrown(outcome) && (isEventStoreUnavailable(outcome.thrown) || isStoreUnavailable(outcome.thrown))) {
+      // An outage, not a bug: the client may send the same request again shortly; nothing was charged twice.
+      logger.warn({ requestId: running.requestId, userId: running.userId, err: errorText(outcome.thrown) }, 'completion refused: a store is unavailable');
+      const error = wireError('SERVICE_UNAVAILABLE', 'the ledger store is unavailable; try again shortly', true, { retryAfterMs: 2000 });
+      return { frame: errorFrame(running.requestId, error), outcome: 'SERVICE_UNAVAILABLE', fields: {} };
+    }
     if (isThrown(outcome)) {
       logger.error({ requestId: running.requestId, userId: running.userId, err: errorText(outcome.thrown) }, 'completion failed unexpectedly');
       return { frame: errorFrame(running.requestId, wireError('INTERNAL', 'internal error', true)), outcome: 'INTERNAL', fields: {} };
@@ -73,6 +81,7 @@ export const makeRequests = (deps: RequestsDeps) => {
         inputTokens: done.usage.inputTokens,
         outputTokens: done.usage.outputTokens,
         credits: done.charged,
+        ...(done.pending === true ? { chargePending: true } : {}),
         held: done.held,
         balance: done.balance,
       },

@@ -26,6 +26,10 @@ export const VerificationCodeRecord = t.intersection([
   t.partial({
     /** The ledger account linked during the OAuth callback (set once authorized). */
     userId: t.string,
+    /** On a user-code entry: the hash of the device code it stands for. */
+    codeHash: t.string,
+    /** On a user-code entry: who asked for the sign-in, shown on the confirmation page. */
+    requester: t.intersection([t.type({ address: t.string, at: t.number }), t.partial({ name: t.string, userAgent: t.string })]),
   }),
 ]);
 export type VerificationCodeRecord = t.TypeOf<typeof VerificationCodeRecord>;

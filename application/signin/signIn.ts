@@ -3,7 +3,7 @@ import { codeTtlDefaultMs, sessionStream } from '../../domain/session/index.js';
 import type { HandlerOptions } from '../commandHandler.js';
 import type { Clock, Ids, Logger } from '../ports/clock.js';
 import type { EventStore } from '../ports/eventStore.js';
-import type { SessionStore } from '../ports/sessionStore.js';
+import type { SessionStore, VerificationCodeRecord } from '../ports/sessionStore.js';
 import type { SignInError } from './errors.js';
 import type { OAuthClient } from './oauthClient.js';
 import type { Secrets } from './secrets.js';
@@ -43,6 +43,35 @@ export type SignInDeps = {
 /** How a Google account maps to a ledger account: one account per Google subject, stable for life. */
 export const userIdOf = (googleSubject: string): string => `google:${googleSubject}`;
 export const subjectOf = (userId: string): string => (userId.startsWith('google:') ? userId.slice('google:'.length) : userId);
+
+/**
+ * The user code (RFC 8628 section 6.1): 8 letters from an alphabet without
+ * vowels or look-alikes, shown as XXXX-XXXX. It only names a sign-in on the
+ * confirmation page; it never buys a session (the device code does, and it
+ * travels only in request bodies).
+ */
+const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+export type Requester = { readonly address: string; readonly name?: string; readonly userAgent?: string };
+
+const userCodeFrom = (random: string): string => {
+  const bytes = Buffer.from(random, 'base64url');
+  let code = '';
+  // 256 = 12 * 20 + 16: bytes at 240 and above would bias the letters, so they are skipped.
+  for (const byte of bytes) {
+    if (byte >= 240) continue;
+    code += USER_CODE_ALPHABET[byte % 20];
+    if (code.length === 8) return code;
+  }
+  return code.padEnd(8, 'B');
+};
+
+/** Accepts what a person types: any case, dashes and spaces; undefined when it cannot be a user code. */
+export const normalizeUserCode = (raw: string): string | undefined => {
+  const letters = raw.toUpperCase().replace(/[\s-]/g, '');
+  return letters.length === 8 && [...letters].every((c) => USER_CODE_ALPHABET.includes(c)) ? letters : undefined;
+};
+export const formatUserCode = (normalized: string): string => `${normalized.slice(0, 4)}-${normalized.slice(4)}`;
+const userCodeKey = (normalized: string) => sha256Hex(`user-code:${normalized}`);
 
 /** OAuth round trips take seconds; a state lives at most this long (and never past its code). */
 const stateTtlMaxMs = 10 * 60 * 1000;
@@ -87,32 +116,66 @@ export const makeSignIn = (deps: SignInDeps) => {
     return E.right({ expiresAt: state.expiresAt });
   };
 
-  const start = async () => {
+  /** Who asked for a sign-in, as the confirmation page shows it (the name is the caller's own claim). */
+  const start = async (requester: Requester = { address: 'unknown' }) => {
     const code = secrets.random();
     const codeHash = sha256Hex(code);
     const sessionId = deps.ids.newId();
     const at = clock.now();
     const issued = await handler.handle(sessionStream(sessionId), { type: 'IssueCode', sessionId, codeHash, at, ttlMs: codeTtlMs });
     if (E.isLeft(issued)) throw new Error(`issuing a verification code failed: ${issued.left._tag}`);
+    const userCode = userCodeFrom(secrets.random());
     await sessions.verificationCodes.put(codeHash, { sessionId, status: 'pending' }, codeTtlMs);
-    return { code, sessionId, expiresAt: at + codeTtlMs };
+    await sessions.verificationCodes.put(userCodeKey(userCode), { sessionId, status: 'pending', codeHash, requester: { ...requester, at } }, codeTtlMs);
+    return { deviceCode: code, userCode: formatUserCode(userCode), sessionId, expiresAt: at + codeTtlMs };
   };
 
-  /** Step 2a: the browser arrives with the code; send it to the provider with a fresh state, nonce and PKCE pair. */
-  const beginAuthorization = async (code: string): Promise<E.Either<SignInError, { url: string }>> => {
-    const found = await findCode(code);
-    if (found === undefined) return E.left({ _tag: 'CodeNotFound' });
-    if (found.record.status === 'authorized') return E.left({ _tag: 'CodeAlreadyUsed' });
-    const live = await waiting(found.record.sessionId);
+  /** The user-code entry and its session, if the sign-in it names can still happen. */
+  const findUserCode = async (userCode: string) => {
+    const normalized = normalizeUserCode(userCode);
+    if (normalized === undefined) return E.left<SignInError>({ _tag: 'CodeNotFound' });
+    const record = await sessions.verificationCodes.get(userCodeKey(normalized));
+    if (record === undefined || record.codeHash === undefined) return E.left<SignInError>({ _tag: 'CodeNotFound' });
+    const live = await waiting(record.sessionId);
     if (E.isLeft(live)) return live;
+    return E.right({ record, codeHash: record.codeHash, normalized, expiresAt: live.right.expiresAt });
+  };
+
+  /** What the confirmation page shows before anything happens: who asked, when, and the code to compare. */
+  const confirmation = async (userCode: string): Promise<E.Either<SignInError, { userCode: string; requester: NonNullable<VerificationCodeRecord['requester']>; expiresAt: number }>> => {
+    const found = await findUserCode(userCode);
+    if (E.isLeft(found)) return found;
+    const requester = found.right.record.requester ?? { address: 'unknown', at: 0 };
+    return E.right({ userCode: formatUserCode(found.right.normalized), requester, expiresAt: found.right.expiresAt });
+  };
+
+  /** Step 2a: the person confirmed on the page; send them to the provider with a fresh state, nonce and PKCE pair. */
+  const beginAuthorization = async (userCode: string): Promise<E.Either<SignInError, { url: string }>> => {
+    const found = await findUserCode(userCode);
+    if (E.isLeft(found)) return found;
+    const codeRecord = await sessions.verificationCodes.get(found.right.codeHash);
+    if (codeRecord === undefined) return E.left({ _tag: 'CodeNotFound' });
+    if (codeRecord.status === 'authorized') return E.left({ _tag: 'CodeAlreadyUsed' });
     const state = secrets.random();
     const nonce = secrets.random();
     const pkceVerifier = secrets.random();
-    const ttlMs = Math.min(stateTtlMaxMs, live.right.expiresAt - clock.now());
-    await sessions.oauthStates.put(state, { codeHash: found.codeHash, pkceVerifier, nonce }, ttlMs);
+    const ttlMs = Math.min(stateTtlMaxMs, found.right.expiresAt - clock.now());
+    await sessions.oauthStates.put(state, { codeHash: found.right.codeHash, pkceVerifier, nonce }, ttlMs);
     const url = await deps.oauth.authorizationUrl({ state, nonce, codeChallenge: pkceChallenge(pkceVerifier) });
     if (E.isLeft(url)) return E.left({ _tag: 'IdentityProviderUnavailable', message: url.left._tag === 'ProviderUnavailable' ? url.left.message : url.left._tag });
     return E.right({ url: url.right });
+  };
+
+  /** "This was not me": the sign-in can never complete, and the attempt is on the audit trail. */
+  const deny = async (userCode: string): Promise<E.Either<SignInError, { sessionId: string }>> => {
+    const found = await findUserCode(userCode);
+    if (E.isLeft(found)) return found;
+    const { sessionId } = found.right.record;
+    await sessions.verificationCodes.delete(found.right.codeHash);
+    await sessions.verificationCodes.delete(userCodeKey(found.right.normalized));
+    await recordFailure(sessionId, 'the person at the confirmation page said they did not start this sign-in');
+    logger.warn({ sessionId }, 'sora2 sign-in denied at the confirmation page');
+    return E.right({ sessionId });
   };
 
   /** Step 2b: the provider sends the browser back. The state is spent whatever happens next. */
@@ -162,7 +225,9 @@ export const makeSignIn = (deps: SignInDeps) => {
 
   return {
     start,
+    confirmation,
     beginAuthorization,
+    deny,
     completeAuthorization,
     exchange,
     authenticate: tokens.authenticate,

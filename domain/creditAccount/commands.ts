@@ -18,6 +18,8 @@ export type CreditAccountCommand =
       readonly expiresAt?: Instant;
       readonly reason?: string;
       readonly by?: string;
+      /** Spending order: higher first; default 0 (see burnDown.ts). */
+      readonly priority?: number;
     }
   | {
       readonly type: 'DeductCredits';
@@ -33,6 +35,16 @@ export type CreditAccountCommand =
       readonly type: 'RefundDeduction';
       readonly refundId: string;
       readonly deductionId: string;
+      readonly amount: number;
+      readonly at: Instant;
+      readonly reason?: string;
+      readonly by?: string;
+    }
+  /** Refund (part of) what a hold charged: a settled hold, or one that expired charging its progress. */
+  | {
+      readonly type: 'RefundSettlement';
+      readonly refundId: string;
+      readonly reservationId: string;
       readonly amount: number;
       readonly at: Instant;
       readonly reason?: string;

@@ -5,6 +5,8 @@ export type CreditAccountError =
   | InvalidAmount
   | { readonly _tag: 'InvalidExpiry'; readonly at: number; readonly expiresAt: number }
   | { readonly _tag: 'InvalidId'; readonly field: string }
+  /** A grant's priority must be a safe integer. */
+  | { readonly _tag: 'InvalidPriority'; readonly value: unknown }
   | { readonly _tag: 'AccountNotOpen'; readonly accountId: string }
   | { readonly _tag: 'InsufficientCredits'; readonly requested: number; readonly available: number }
   | {

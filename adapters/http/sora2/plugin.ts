@@ -16,6 +16,8 @@ import { videoProviderFromConfig } from '../../video/fromConfig.js';
 import { registerSora2SessionAuth } from './authScheme.js';
 import type { Sora2Deps } from './routes.js';
 import { sora2Routes } from './routes.js';
+import { devicePages } from './deviceRoutes.js';
+import { randomBytes } from 'node:crypto';
 
 /**
  * The Sora 2 plugin: the `sora2-session` auth scheme, the sign-in and video
@@ -78,7 +80,7 @@ export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readon
     logger: app.logger,
     ...(options.holdTtlMs === undefined ? {} : { holdTtlMs: options.holdTtlMs }),
   });
-  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000 });
+  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000, supervisor: app.supervisor });
   return { signIn, jobs, poller, video, deps: { signIn, jobs, limiter: app.limiter, publicUrl: publicBaseUrl(app.config) } };
 };
 
@@ -88,6 +90,9 @@ export const sora2Plugin: Plugin<Sora2PluginOptions> = {
     const built = buildSora2(options);
     registerSora2SessionAuth(server, () => built.signIn);
     server.route(sora2Routes(() => built.deps).map((definition) => definition.route));
+    // The confirmation pages' form tokens are keyed by a secret every instance shares when one is configured.
+    const pageSecret = options.app.jwtSecret ?? options.app.config.GOOGLE_CLIENT_SECRET ?? randomBytes(32).toString('base64url');
+    server.route(devicePages(() => built.deps, pageSecret));
     const exposed: Sora2Exposed = { signIn: built.signIn, jobs: built.jobs, poller: built.poller, video: built.video };
     server.expose(exposed);
     if (options.pollIntervalMs !== 0) {

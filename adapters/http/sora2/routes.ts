@@ -12,13 +12,14 @@ import { consumeRestRequest } from '../rateLimit.js';
 import type { RouteDefinition } from '../route.js';
 import { defineRoute } from '../route.js';
 import { sessionOf } from './authScheme.js';
+import { deviceRoutes } from './deviceRoutes.js';
 import { callbackPage } from './callbackPage.js';
-import { CodeQuery, GenerateBody, JobParams, jobSchema, sessionResponseSchema, startResponseSchema } from './codecs.js';
+import { GenerateBody, JobParams, jobSchema } from './codecs.js';
 import { signInErrorToProblem, signInNotConfigured, videoErrorToProblem } from './sora2Problems.js';
 
 /**
  * The Sora 2 routes, each defined once (hapi route + OpenAPI spec). The flow a
- * Custom GPT follows: start -> the user opens signInUrl (Google) -> session ->
+ * Custom GPT follows: start -> the user confirms at the link and signs in with Google -> session ->
  * generate -> poll the job -> download the content.
  */
 export type Sora2Deps = {
@@ -31,7 +32,6 @@ export type Sora2Deps = {
 };
 
 const tags = ['sora2'];
-const noStore = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 const signInOf = (deps: Sora2Deps): SignIn => {
   if (deps.signIn === undefined) throw signInNotConfigured();
@@ -71,42 +71,6 @@ const callbackParameters: readonly ParameterSpec[] = [
 
 const signInRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
   defineRoute({
-    method: 'POST',
-    path: '/api/sora2/auth/start',
-    operationId: 'sora2StartSignIn',
-    summary: 'Start Sora 2 sign-in',
-    description: 'Creates a single-use verification code (15 min) and a Google sign-in link for it. Show signInUrl to the user, keep the code, then call getSora2Session with it once the user has signed in.',
-    tags,
-    security: [],
-    responses: { '201': json('Code and sign-in link.', startResponseSchema), ...rateLimitedAndDown },
-    handler: async ({ request, h }) => {
-      const flow = signInOf(deps());
-      await consumeRestRequest(deps().limiter, clientKey(request));
-      const started = await flow.start();
-      const signInUrl = `${deps().publicUrl}/api/sora2/auth/google?code=${encodeURIComponent(started.code)}`;
-      const instructions = 'Ask the user to open signInUrl and sign in with Google, then exchange the code at /api/sora2/auth/session.';
-      return h.response({ code: started.code, signInUrl, expiresAt: iso(started.expiresAt), instructions }).code(201).header('Cache-Control', 'no-store');
-    },
-  }),
-  defineRoute({
-    method: 'GET',
-    path: '/api/sora2/auth/google',
-    operationId: 'sora2GoogleRedirect',
-    summary: 'Redirect to Google sign-in',
-    description: 'Opened by the user in a browser: redirects to Google with a state bound to the verification code, PKCE (S256) and a nonce.',
-    tags,
-    security: [],
-    query: CodeQuery,
-    responses: { '302': { description: 'Redirect to the identity provider.' }, '404': problemResponse('Unknown or expired code.'), '409': problemResponse('Code already used.'), ...rateLimitedAndDown },
-    handler: async ({ query, request, h }) => {
-      const flow = signInOf(deps());
-      await consumeRestRequest(deps().limiter, clientKey(request));
-      const begun = await flow.beginAuthorization(query.code);
-      if (E.isLeft(begun)) throw signInErrorToProblem(begun.left);
-      return h.redirect(begun.right.url).header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer');
-    },
-  }),
-  defineRoute({
     method: 'GET',
     path: '/api/sora2/auth/callback',
     operationId: 'sora2SignInCallback',
@@ -136,33 +100,6 @@ const signInRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
       const message = 'Signed in. Return to the GPT and tell it you are done; it will finish setting up your session.';
       const response = wantsJson ? h.response({ signedIn: true, message }) : h.response(callbackPage(message)).type('text/html; charset=utf-8');
       return response.header('Cache-Control', 'no-store');
-    },
-  }),
-  defineRoute({
-    method: 'GET',
-    path: '/api/sora2/auth/session',
-    operationId: 'getSora2Session',
-    summary: 'Exchange the verification code for a session token',
-    description: 'After the user signed in, exchanges the verification code (once) for a session token valid 24 hours. 409 code-not-authorized means the user has not finished signing in yet.',
-    tags,
-    security: [],
-    query: CodeQuery,
-    responses: {
-      '200': json('The session token.', sessionResponseSchema),
-      '404': problemResponse('Unknown or expired code.'),
-      '409': problemResponse('Code already used, or sign-in not finished yet.'),
-      '410': problemResponse('Code expired.'),
-      ...rateLimitedAndDown,
-    },
-    handler: async ({ query, request, h }) => {
-      const flow = signInOf(deps());
-      await consumeRestRequest(deps().limiter, clientKey(request));
-      const exchanged = await flow.exchange(query.code);
-      if (E.isLeft(exchanged)) throw signInErrorToProblem(exchanged.left);
-      const { sessionToken, expiresAt } = exchanged.right;
-      const response = h.response({ sessionToken, expiresAt: iso(expiresAt), tokenType: 'Bearer' });
-      for (const [name, value] of Object.entries(noStore)) response.header(name, value);
-      return response;
     },
   }),
   defineRoute({
@@ -258,7 +195,7 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
 ];
 
 /** The route definitions; `deps` is read at request time (the plugin builds them at registration). */
-export const sora2Routes = (deps: () => Sora2Deps): RouteDefinition[] => [...signInRoutes(deps), ...videoRoutes(deps)];
+export const sora2Routes = (deps: () => Sora2Deps): RouteDefinition[] => [...deviceRoutes(deps), ...signInRoutes(deps), ...videoRoutes(deps)];
 
 const specOnly = (): Sora2Deps => {
   throw new Error('sora2RouteSpecs are documentation; register sora2Plugin to serve the routes');

@@ -72,23 +72,36 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Sora 2 over HTTP', () => {
   it('goes from sign-in to a downloaded, charged video', async () => {
-    const start = await fetch(`${base}/api/sora2/auth/start`, { method: 'POST' });
+    const start = await fetch(`${base}/api/sora2/auth/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientName: 'E2E GPT' }) });
     expect(start.status).toBe(201);
-    const { code, signInUrl } = (await json(start)) as { code: string; signInUrl: string };
+    const { deviceCode, verificationUriComplete } = (await json(start)) as { deviceCode: string; verificationUriComplete: string };
 
-    // The browser: our redirect to the issuer, the issuer's redirect back, the callback page.
-    const toIssuer = await fetch(signInUrl, { redirect: 'manual' });
-    expect(toIssuer.status).toBe(302);
+    // The browser: the confirmation page, "Continue", the issuer's redirect back, the callback page.
+    const confirmPage = await fetch(verificationUriComplete);
+    expect(confirmPage.status).toBe(200);
+    const html = await confirmPage.text();
+    expect(html).toContain('E2E GPT');
+    const cookie = (confirmPage.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const userCode = /name="user_code" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const toIssuer = await fetch(`${base}/api/sora2/auth/device/confirm`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `user_code=${encodeURIComponent(userCode)}&csrf=${encodeURIComponent(csrf)}`,
+    });
+    expect(toIssuer.status).toBe(303);
     const back = await fetch(toIssuer.headers.get('location') ?? '', { redirect: 'manual' });
     expect(back.status).toBe(302);
     const page = await fetch(back.headers.get('location') ?? '');
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('You are signed in');
 
-    const session = await fetch(`${base}/api/sora2/auth/session?code=${code}`);
+    const exchange = () => fetch(`${base}/api/sora2/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceCode }) });
+    const session = await exchange();
     expect(session.status).toBe(200);
     const { sessionToken } = (await json(session)) as { sessionToken: string };
-    const reused = await fetch(`${base}/api/sora2/auth/session?code=${code}`);
+    const reused = await exchange();
     expect(reused.status).toBe(409);
     expect(reused.headers.get('content-type')).toContain('application/problem+json');
     expect(await json(reused)).toMatchObject({ type: '/problems/code-already-used' });

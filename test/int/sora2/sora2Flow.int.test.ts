@@ -6,7 +6,7 @@ import { videoCharge } from '../../../domain/pricing/charge.js';
 import { accountStream } from '../../../domain/creditAccount/index.js';
 import { describeWithRedis } from '../../support/services.js';
 import type { Bench } from './sora2TestKit.js';
-import { bodyOf, callback, eventsOf, exchange, generate, getJob, grant, publicUrl, signIn, signInSteps, startBench, streamsOf, typesOf, userId } from './sora2TestKit.js';
+import { bodyOf, callback, confirmationForm, eventsOf, exchange, generate, getJob, grant, publicUrl, signIn, signInSteps, startBench, streamsOf, typesOf, userId } from './sora2TestKit.js';
 
 /**
  * The Sora 2 flow through hapi's server.inject: sign-in against the local
@@ -21,6 +21,58 @@ const sessionStreamOf = async (): Promise<string> => {
   return names[0] as string;
 };
 
+describe('Sora 2 sign-in against phishing', () => {
+  beforeEach(async () => {
+    bench = await startBench();
+  });
+  afterEach(() => bench.close());
+
+  it('a link sent by someone else buys them nothing: opening it starts no sign-in, and "This was not me" ends it for good', async () => {
+    // The attacker starts a sign-in and sends its link to a victim.
+    const start = await bench.server.inject({ method: 'POST', url: '/api/sora2/auth/start', payload: { clientName: 'Totally Legit GPT' } });
+    const { deviceCode, verificationUriComplete } = bodyOf<{ deviceCode: string; verificationUriComplete: string }>(start);
+    const link = new URL(verificationUriComplete);
+    const opened = await bench.server.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
+    expect(opened.statusCode).toBe(200);
+    expect(opened.payload).toContain('Did you start this sign-in?');
+    expect(opened.payload).toContain('Totally Legit GPT');
+    // Following the link (every GET a browser or a mail scanner makes) reaches no identity provider.
+    expect(opened.headers['location']).toBeUndefined();
+    expect(bench.issuer.authorizeRequests()).toHaveLength(0);
+    expect((await exchange(bench, deviceCode)).statusCode).toBe(409);
+
+    // Another site auto-posting the confirmation, without the page's same-site cookie, is refused.
+    const form = confirmationForm(opened.payload);
+    const forged = await bench.server.inject({
+      method: 'POST',
+      url: '/api/sora2/auth/device/confirm',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `user_code=${encodeURIComponent(form.userCode)}&csrf=${encodeURIComponent(form.csrf)}`,
+    });
+    expect(forged.statusCode).toBe(403);
+    expect(bench.issuer.authorizeRequests()).toHaveLength(0);
+
+    // The victim says it was not them: the attacker's device code is dead.
+    const cookie = String(opened.headers['set-cookie'] ?? '').split(';')[0] ?? '';
+    const denied = await bench.server.inject({
+      method: 'POST',
+      url: '/api/sora2/auth/device/deny',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `user_code=${encodeURIComponent(form.userCode)}&csrf=${encodeURIComponent(form.csrf)}`,
+    });
+    expect(denied.statusCode).toBe(200);
+    expect((await exchange(bench, deviceCode)).statusCode).toBe(404);
+    const reopened = await bench.server.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
+    expect(reopened.statusCode).toBe(404);
+  });
+
+  it('never accepts the secret in a URL: the old link and query exchange are gone', async () => {
+    const { deviceCode } = bodyOf<{ deviceCode: string }>(await bench.server.inject({ method: 'POST', url: '/api/sora2/auth/start' }));
+    expect((await bench.server.inject({ method: 'GET', url: `/api/sora2/auth/google?code=${deviceCode}` })).statusCode).toBe(404);
+    expect([404, 405]).toContain((await bench.server.inject({ method: 'GET', url: `/api/sora2/auth/session?code=${deviceCode}` })).statusCode);
+  });
+});
+
 describe('Sora 2 flow', () => {
   beforeEach(async () => {
     bench = await startBench();
@@ -30,11 +82,16 @@ describe('Sora 2 flow', () => {
   it('signs in, holds before the provider call, polls to completed, settles the sheet price once, and serves the video', async () => {
     const steps = await signInSteps(bench);
     expect(steps.start.statusCode).toBe(201);
-    const started = bodyOf<{ code: string; signInUrl: string; expiresAt: string }>(steps.start);
-    expect(started.code).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(started.signInUrl).toBe(`${publicUrl}/api/sora2/auth/google?code=${started.code}`);
+    const started = bodyOf<{ deviceCode: string; userCode: string; verificationUriComplete: string; expiresAt: string }>(steps.start);
+    expect(started.deviceCode).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(started.userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    // The link carries only the user code: the secret that buys the session never travels in a URL.
+    expect(started.verificationUriComplete).toBe(`${publicUrl}/api/sora2/auth/device?user_code=${started.userCode}`);
+    expect(started.verificationUriComplete).not.toContain(started.deviceCode);
     expect(Date.parse(started.expiresAt) - bench.clock.now()).toBe(15 * 60 * 1000);
-    expect(steps.toGoogle.statusCode).toBe(302);
+    expect(steps.confirmPage.payload).toContain('Test GPT');
+    expect(steps.confirmPage.payload).toContain(started.userCode);
+    expect(steps.toGoogle.statusCode).toBe(303);
     const authorize = new URL(steps.authorizeUrl);
     expect(authorize.origin).toBe(bench.issuer.issuer);
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');

@@ -20,7 +20,6 @@ describe('Sora 2 OpenAPI specs', () => {
     const bySecurity = Object.fromEntries(sora2RouteSpecs.map((s) => [s.operationId, s.security]));
     expect(bySecurity).toEqual({
       sora2StartSignIn: [],
-      sora2GoogleRedirect: [],
       sora2SignInCallback: [],
       getSora2Session: [],
       revokeSora2Session: ['sora2Session'],

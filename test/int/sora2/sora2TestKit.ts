@@ -117,22 +117,38 @@ const pathOf = (url: string): string => {
   return `${parsed.pathname}${parsed.search}`;
 };
 
-/** Start, follow the sign-in link to the issuer and back to the callback; returns every step's response. */
+/** The confirmation page's form: the user code and the token bound to the page's cookie. */
+export const confirmationForm = (html: string) => {
+  const userCode = /name="user_code" value="([^"]+)"/.exec(html)?.[1];
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (userCode === undefined || csrf === undefined) throw new Error(`no confirmation form in: ${html.slice(0, 300)}`);
+  return { userCode, csrf };
+};
+
+/** Start, open the link, confirm on the page, follow to the issuer and back to the callback; returns every step's response. */
 export const signInSteps = async (bench: Bench) => {
-  const start = await bench.server.inject({ method: 'POST', url: '/api/sora2/auth/start' });
-  const { code, signInUrl } = bodyOf<{ code: string; signInUrl: string }>(start);
-  const toGoogle = await bench.server.inject({ method: 'GET', url: pathOf(signInUrl) });
+  const start = await bench.server.inject({ method: 'POST', url: '/api/sora2/auth/start', payload: { clientName: 'Test GPT' } });
+  const { deviceCode: code, verificationUriComplete: signInUrl } = bodyOf<{ deviceCode: string; verificationUriComplete: string }>(start);
+  const confirmPage = await bench.server.inject({ method: 'GET', url: pathOf(signInUrl) });
+  const cookie = String(confirmPage.headers['set-cookie'] ?? '').split(';')[0] ?? '';
+  const form = confirmationForm(confirmPage.payload);
+  const toGoogle = await bench.server.inject({
+    method: 'POST',
+    url: '/api/sora2/auth/device/confirm',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `user_code=${encodeURIComponent(form.userCode)}&csrf=${encodeURIComponent(form.csrf)}`,
+  });
   const authorizeUrl = String(toGoogle.headers['location'] ?? '');
   const atIssuer = await fetch(authorizeUrl, { redirect: 'manual' });
   const callbackUrl = atIssuer.headers.get('location') ?? '';
-  return { start, code, signInUrl, toGoogle, authorizeUrl, callbackUrl };
+  return { start, code, signInUrl, confirmPage, cookie, form, toGoogle, authorizeUrl, callbackUrl };
 };
 
 export const callback = (bench: Bench, callbackUrl: string, headers: Record<string, string> = {}) =>
   bench.server.inject({ method: 'GET', url: pathOf(callbackUrl), headers });
 
 export const exchange = (bench: Bench, code: string) =>
-  bench.server.inject({ method: 'GET', url: `/api/sora2/auth/session?code=${encodeURIComponent(code)}` });
+  bench.server.inject({ method: 'POST', url: '/api/sora2/auth/session', payload: { deviceCode: code } });
 
 /** The whole sign-in; returns the code and the session token. */
 export const signIn = async (bench: Bench) => {

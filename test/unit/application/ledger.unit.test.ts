@@ -185,3 +185,37 @@ describe('ledger.progress', () => {
     expect(E.isLeft(result) && result.left._tag).toBe('ReservationExpiredAlready');
   });
 });
+
+describe('ledger: burn-down and refunds of any charge', () => {
+  it('issue 10 case 1: a promo expiring under an open hold does not destroy paid credit', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'promo', amount: 100, expiresAt: clock.now() + 3_000 }));
+    right(await ledger.grant({ accountId: 'a', grantId: 'paid', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 100, ttlMs: 600_000, purpose: { service: 'llm' } }));
+    clock.advance(5_000);
+    right(await ledger.sweep('a'));
+    const settled = right(await ledger.settle({ accountId: 'a', reservationId: 'r', charge: 100, usage: {}, priceSheetVersion: 'v1' }));
+    expect(settled).toMatchObject({ balance: 100, available: 100 });
+  });
+
+  it('issue 10 case 2: credit past its expiry is not spendable before any sweep, and not shown as available', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'promo', amount: 100, expiresAt: clock.now() + 3_000 }));
+    clock.advance(5_000);
+    expect(await ledger.check('a', 1)).toMatchObject({ canSpend: false, balance: 100, available: 0 });
+    const refused = await ledger.deduct({ accountId: 'a', deductionId: 'd', amount: 10, service: 'x' });
+    expect(E.isLeft(refused) && refused.left).toEqual({ _tag: 'InsufficientCredits', requested: 10, available: 0 });
+  });
+
+  it('refunds a settled hold partly and idempotently, never beyond its charge', async () => {
+    const { ledger } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'sora2' } }));
+    right(await ledger.settle({ accountId: 'a', reservationId: 'r', charge: 50, usage: { videoSeconds: 4 }, priceSheetVersion: 'v1' }));
+    const first = right(await ledger.refundSettlement({ accountId: 'a', refundId: 'f1', reservationId: 'r', amount: 20, reason: 'bad video' }));
+    expect(first).toMatchObject({ refundId: 'f1', amount: 20, balance: 70, duplicate: false });
+    expect(right(await ledger.refundSettlement({ accountId: 'a', refundId: 'f1', reservationId: 'r', amount: 20 }))).toMatchObject({ duplicate: true, balance: 70 });
+    const over = await ledger.refundSettlement({ accountId: 'a', refundId: 'f2', reservationId: 'r', amount: 31 });
+    expect(E.isLeft(over) && over.left).toEqual({ _tag: 'RefundExceedsSettlement', reservationId: 'r', requested: 31, refundable: 30 });
+  });
+});

@@ -102,8 +102,10 @@ const checkInvariants = (state: CreditAccountState, history: readonly CreditAcco
   expect(t.granted - t.deducted - t.charged + t.refunded - t.expired).toBe(state.balance);
   const openSum = [...state.openHolds].reduce((sum, id) => sum + (state.reservations.get(id)?.amount ?? Number.NaN), 0);
   expect(openSum).toBe(state.held);
-  const lotSum = state.lots.reduce((sum, lot) => sum + lot.remaining, 0);
-  expect(lotSum).toBeLessThanOrEqual(state.balance);
+  const pots = [...state.grants.values()];
+  expect(pots.reduce((sum, p) => sum + p.free + p.held, 0)).toBe(state.balance);
+  expect(pots.reduce((sum, p) => sum + p.held, 0)).toBe(state.held);
+  for (const p of pots) expect(p.free + p.held + p.spent + p.expired).toBe(p.amount);
   const resolutions = new Map<string, number>();
   const holds = new Map<string, number>();
   const recorded = new Map<string, number>();

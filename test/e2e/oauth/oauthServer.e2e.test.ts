@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { decodeJwt } from 'jose';
+import * as oidc from 'openid-client';
+import type { Kit } from '../../int/http/httpKit.js';
+import { makeKit } from '../../int/http/httpKit.js';
+import type { OidcIssuer } from '../../support/oidcIssuer.js';
+import { startOidcIssuer } from '../../support/oidcIssuer.js';
+import { makeBrowser } from './browser.js';
+
+/**
+ * The OAuth 2.1 authorization server from outside, with real client libraries:
+ * openid-client plays a ChatGPT GPT (static client, code + PKCE, Google sign-in
+ * played by the local test issuer, consent, refresh), and the MCP SDK's own
+ * client signs an agent in through discovery and dynamic registration.
+ */
+const GPT_REDIRECT = 'https://chat.openai.com/aip/g-test/oauth/callback';
+const GPT = { client_id: 'gpt-test', client_secret: 'gpt-secret-0123456789abcdef', client_name: 'Video Maker GPT', redirect_uris: [GPT_REDIRECT] };
+
+let kit: Kit;
+let issuer: OidcIssuer;
+let base: string;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://localhost:${port}`;
+  issuer = await startOidcIssuer({
+    clientId: 'google-client',
+    clientSecret: 'google-secret',
+    redirectUris: [`${base}/oauth/callback`, `${base}/api/sora2/auth/callback`],
+    user: { sub: 'g-777', email: 'ann@example.com' },
+  });
+  kit = await makeKit({
+    env: { PORT: String(port), PUBLIC_URL: base, HOST: '127.0.0.1', GOOGLE_CLIENT_ID: 'google-client', GOOGLE_CLIENT_SECRET: 'google-secret', GOOGLE_ISSUER: issuer.issuer },
+    extras: { port, oauth: { staticClients: () => [GPT] } },
+  });
+  await kit.server.start();
+  await kit.grant('google:g-777', 50_000);
+});
+afterAll(async () => {
+  await kit.close();
+  await issuer.close();
+});
+
+const gptConfig = () =>
+  oidc.discovery(new URL(base), GPT.client_id, GPT.client_secret, oidc.ClientSecretPost(GPT.client_secret), { execute: [oidc.allowInsecureRequests] });
+
+describe('OAuth 2.1 authorization server', () => {
+  it('publishes RFC 8414 metadata with PKCE S256, registration and client metadata documents', async () => {
+    const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(metadata['issuer']).toBe(base);
+    expect(metadata['authorization_endpoint']).toBe(`${base}/oauth/authorize`);
+    expect(metadata['token_endpoint']).toBe(`${base}/oauth/token`);
+    expect(metadata['registration_endpoint']).toBe(`${base}/oauth/register`);
+    expect(metadata['code_challenge_methods_supported']).toEqual(['S256']);
+    expect(metadata['client_id_metadata_document_supported']).toBe(true);
+    expect(metadata['scopes_supported']).toEqual(expect.arrayContaining(['credits:read', 'llm:use', 'sora2:use']));
+    const resource = (await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
+    expect(resource['authorization_servers']).toEqual([base]);
+  });
+
+  it('signs a GPT user in with Google: code + PKCE, consent, a JWT for the REST API that the API accepts, and refresh', async () => {
+    const config = await gptConfig();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: GPT_REDIRECT,
+      scope: 'credits:read sora2:use',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const { url: back, visited } = await makeBrowser().browse(url.href, GPT_REDIRECT);
+    expect(visited.some((v) => v.includes(issuer.issuer))).toBe(true); // went through Google
+    const tokens = await oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state });
+    const claims = decodeJwt(tokens.access_token);
+    expect(claims).toMatchObject({ sub: 'google:g-777', aud: `${base}/api`, iss: base, client_id: 'gpt-test' });
+    expect(String(claims['scope']).split(' ').sort()).toEqual(['credits:read', 'sora2:use']);
+
+    const balance = await kit.inject({ method: 'GET', url: '/api/credits/google:g-777', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(balance.statusCode).toBe(200);
+    expect(JSON.parse(balance.payload)).toMatchObject({ balance: 50_000 });
+
+    expect(tokens.refresh_token).toBeDefined();
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
+    expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'google:g-777', aud: `${base}/api` });
+    // Rotation: the old refresh token is spent.
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('refuses a flow without PKCE, and sends a denial back to the client', async () => {
+    const config = await gptConfig();
+    const noPkce = oidc.buildAuthorizationUrl(config, { redirect_uri: GPT_REDIRECT, scope: 'credits:read', state: 's1' });
+    const { url: refused } = await makeBrowser().browse(noPkce.href, GPT_REDIRECT);
+    expect(refused.searchParams.get('error')).toBe('invalid_request');
+
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: GPT_REDIRECT, scope: 'credits:read', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 's2' });
+    const { url: denied } = await makeBrowser().browse(url.href, GPT_REDIRECT, 'deny');
+    expect(denied.searchParams.get('error')).toBe('access_denied');
+  });
+
+  it('lets an MCP agent sign in through discovery and dynamic registration, with a token bound to /mcp', async () => {
+    const redirectUrl = 'http://127.0.0.1:9/agent-callback';
+    let info: OAuthClientInformationMixed | undefined;
+    let saved: OAuthTokens | undefined;
+    let verifier = '';
+    let authorizationUrl: URL | undefined;
+    const provider: OAuthClientProvider = {
+      get redirectUrl() {
+        return redirectUrl;
+      },
+      get clientMetadata(): OAuthClientMetadata {
+        return { client_name: 'Test agent', redirect_uris: [redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+      },
+      clientInformation: () => info,
+      saveClientInformation: (i) => {
+        info = i;
+      },
+      tokens: () => saved,
+      saveTokens: (t) => {
+        saved = t;
+      },
+      redirectToAuthorization: (url) => {
+        authorizationUrl = url;
+      },
+      saveCodeVerifier: (v) => {
+        verifier = v;
+      },
+      codeVerifier: () => verifier,
+    };
+    const first = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { authProvider: provider });
+    await expect(new Client({ name: 'agent', version: '1' }).connect(first)).rejects.toThrow(/Unauthorized/i);
+    expect(info?.client_id).toBeDefined(); // registered itself
+    if (authorizationUrl === undefined) throw new Error('the SDK did not start the authorization');
+    expect(authorizationUrl.searchParams.get('resource')).toBe(`${base}/mcp`);
+    const { url: back } = await makeBrowser().browse(authorizationUrl.href, redirectUrl);
+    await first.finishAuth(back.searchParams.get('code') as string);
+    expect(decodeJwt(saved?.access_token as string)).toMatchObject({ sub: 'google:g-777', aud: `${base}/mcp` });
+
+    const agent = new Client({ name: 'agent', version: '1' });
+    await agent.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { authProvider: provider }));
+    const balance = (await agent.callTool({ name: 'credits_balance', arguments: {} })) as { structuredContent?: Record<string, unknown> };
+    expect(balance.structuredContent).toMatchObject({ userId: 'google:g-777', balance: 50_000 });
+    await agent.close();
+  });
+});
+
+describe('scopes and static clients', () => {
+  it('limits an OAuth token to the routes its scopes name; a first-party token is unaffected', async () => {
+    const scoped = await kit.token('google:g-777', { claims: { scope: 'credits:read' }, audience: `${base}/api` });
+    const read = await kit.inject({ method: 'GET', url: '/api/credits/google:g-777', headers: { authorization: `Bearer ${scoped}` } });
+    expect(read.statusCode).toBe(200);
+    const deduct = await kit.inject({
+      method: 'POST',
+      url: '/api/credits/deduct',
+      headers: { authorization: `Bearer ${scoped}`, 'idempotency-key': 'scope-1', 'content-type': 'application/json' },
+      payload: { userId: 'google:g-777', credits: 5, service: 'sora2' },
+    });
+    expect(deduct.statusCode).toBe(403);
+    expect(JSON.parse(deduct.payload)).toMatchObject({ type: '/problems/insufficient-scope', scope: 'credits:deduct' });
+    expect(deduct.headers['www-authenticate']).toBe('Bearer error="insufficient_scope", scope="credits:deduct"');
+    const grant = await kit.inject({
+      method: 'POST',
+      url: '/api/credits/google:g-777/grants',
+      headers: { authorization: `Bearer ${scoped}`, 'content-type': 'application/json' },
+      payload: { credits: 5 },
+    });
+    expect(grant.statusCode).toBe(403);
+    const firstParty = await kit.inject({
+      method: 'POST',
+      url: '/api/credits/deduct',
+      headers: { authorization: `Bearer ${await kit.token('google:g-777')}`, 'idempotency-key': 'scope-2', 'content-type': 'application/json' },
+      payload: { userId: 'google:g-777', credits: 5, service: 'sora2' },
+    });
+    expect(firstParty.statusCode).toBe(200);
+  });
+
+  it('accepts a client named by its Client ID Metadata Document, and refuses a document that names someone else', async () => {
+    const { createServer: createHttp } = await import('node:http');
+    const docs = createHttp((req, res) => {
+      const self = `http://127.0.0.1:${(docs.address() as { port: number }).port}${req.url}`;
+      const body = req.url === '/agent.json' ? { client_id: self, client_name: 'Doc agent', redirect_uris: ['http://127.0.0.1:9/cb'] } : { client_id: 'https://elsewhere.example/x.json', redirect_uris: ['http://127.0.0.1:9/cb'] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => docs.listen(0, '127.0.0.1', resolve));
+    const port = (docs.address() as { port: number }).port;
+    const authorize = (clientId: string) =>
+      `${base}/oauth/authorize?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', scope: 'credits:read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'x' }).toString()}`;
+    const { url } = await makeBrowser().browse(authorize(`http://127.0.0.1:${port}/agent.json`), 'http://127.0.0.1:9/cb');
+    expect(url.searchParams.get('code')).not.toBeNull();
+    const impostor = await fetch(authorize(`http://127.0.0.1:${port}/impostor.json`), { redirect: 'manual' });
+    expect(impostor.status).toBe(400); // unknown client: shown to the user, never redirected
+    docs.close();
+  });
+});
