@@ -76,8 +76,10 @@ export const runMerkleBench = async (): Promise<string> => {
     const store = await makeSqliteEventStore({ path: join(dir, 'audit.db'), synchronous: 'NORMAL' });
     const audit = await auditRates(store);
     await store.close();
+    process.stderr.write(`merkle bench: read ${fmt(audit.read)}/s, tree ${fmt(audit.merkle)}/s, audit ${fmt(audit.audit)}/s\n`);
     const without = await appendRate(join(dir, 'plain.db'), false);
     const withLog = await appendRate(join(dir, 'followed.db'), true);
+    process.stderr.write(`merkle bench: appends ${fmt(without)}/s without the follower, ${fmt(withLog)}/s with it\n`);
     return [
       `### Provable ledger on SQLite (${EVENTS.toLocaleString('en-US')} events, median of ${RUNS}; appends: 64 writers for ${APPEND_MS} ms)`,
       '',
