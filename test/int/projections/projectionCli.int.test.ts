@@ -49,5 +49,6 @@ describe('ledger projections', () => {
 
     const bad = await runCli(['projections', 'explode'], env);
     expect(bad.code).toBe(2);
-  });
+    // Nine CLI processes, each loading the TypeScript sources: generous on a loaded machine.
+  }, 240_000);
 });
