@@ -17,6 +17,8 @@ import { leaksIn, rawExchange, startHostileKit } from './hostileKit.js';
 const SEED = Number(process.env['FUZZ_SEED'] ?? 1_100_011);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300);
 const STALL_MS = 2_000;
+/** Each case sends RUNS requests one after another; on a loaded machine that takes a while. */
+const CASE_TIMEOUT_MS = Math.max(180_000, RUNS * 600);
 const CODE = 'FUZZCODE-91b2c3d4e5f6';
 
 const text = fc.oneof(
@@ -131,7 +133,7 @@ describe('hostile: fuzz corpus', () => {
     expect(serverErrors).toEqual([]);
     expect(slowest).toBeLessThan(STALL_MS);
     expect(leaksIn(kit.logText(), [token, CODE])).toEqual([]);
-  });
+  }, CASE_TIMEOUT_MS);
 
   it(`${Math.ceil(RUNS / 3)} raw malformed requests (seed ${SEED}): each answered 4xx, nothing logged`, async () => {
     const line = fc.constantFrom(`GET /api/credits/fuzzer?code=${CODE} HTTP/1.1`, `POST /api/credits/deduct?code=${CODE} HTTP/1.1`, `G\u0001T / HTTP/1.1`, `GET / HTTP/7.7`);
@@ -153,7 +155,7 @@ describe('hostile: fuzz corpus', () => {
     }
     expect(answered).toBeGreaterThan(0);
     expect(leaksIn(kit.logText(), [token, CODE])).toEqual([]);
-  });
+  }, CASE_TIMEOUT_MS);
 
   it(`${RUNS} WebSocket frames (seed ${SEED}): each answered, no INTERNAL error, the service stays up`, async () => {
     const socket = await kit.open('fuzzer');
@@ -174,5 +176,5 @@ describe('hostile: fuzz corpus', () => {
     expect(slowest).toBeLessThan(STALL_MS);
     expect((await fetch(`${kit.http.url}/health/live`)).status).toBe(200);
     expect(leaksIn(kit.logText(), [token])).toEqual([]);
-  });
+  }, CASE_TIMEOUT_MS);
 });

@@ -121,7 +121,7 @@ describe('hostile: no message stalls the service', () => {
       const template = JSON.stringify(ask('big', { messages: [{ role: 'user', content: 'a'.repeat(1_000_000) }] }));
       const result = await attack(limited, 'byte-flooder', { mode: 'worst', template, id: 'big', minCount: 4, maxCount: 4, minMs: 0 });
       // Refused by the token rate limit (the prompt alone is over the default 200,000 tokens a minute), never by the byte budget.
-      expect(result.summary).toEqual({ RATE_LIMIT_EXCEEDED: 4 });
+      expect(result.summary).toEqual({ 'RATE_LIMIT_EXCEEDED:tokens': 4 });
       const over = await attack(limited, 'byte-flooder', { mode: 'flood', count: 100, frame: template });
       expect(over.summary['RATE_LIMIT_EXCEEDED:bytes']).toBeGreaterThan(0);
       expect(over.closeCode).toBe(1008);
