@@ -9,8 +9,7 @@ import { llmErrorOf } from '../ports/llmProvider.js';
 import type { ProviderCandidate, ProviderSelector } from '../ports/providerSelector.js';
 import type { RateLimiter } from '../ports/rateLimiter.js';
 import type { Supervisor } from '../supervisor.js';
-import type { GatewayError, Settled } from './errors.js';
-import type { StreamStopReason } from './holdKeeper.js';
+import type { GatewayError } from './errors.js';
 import type { Settlements } from './settlements.js';
 import { makeSettlements } from './settlements.js';
 import type { StreamHold } from './streamHold.js';
@@ -48,18 +47,8 @@ export type CompletionRequest = {
   readonly temperature?: number;
 };
 
-export type CompletionDone = {
-  readonly provider: string;
-  readonly model: string;
-  readonly usage: Usage;
-  /** How the stream ended: normally, or stopped by the client (cancel, disconnect). */
-  readonly ended: 'completed' | 'stopped';
-  /** Why the gateway itself stopped the stream (its hold could not be kept, or it ran too long). */
-  readonly stopReason?: StreamStopReason;
-  readonly reservationId: string;
-  readonly held: number;
-  readonly capped: boolean;
-} & Settled;
+import type { CompletionDone } from './outcomes.js';
+export type { CompletionDone };
 
 export type CompletionSink = {
   /** Called for each piece of text, only once the hold is durable. */

@@ -3,7 +3,21 @@ import type { LlmError, Usage } from '../ports/llmProvider.js';
 import type { ProviderCandidate } from '../ports/providerSelector.js';
 import type { GatewayError, Settled } from './errors.js';
 import type { StreamStopReason } from './holdKeeper.js';
-import type { CompletionDone } from './meteredCompletion.js';
+
+/** A stream that ended (completed, or stopped by the client or the gateway), with what was settled. */
+export type CompletionDone = {
+  readonly provider: string;
+  readonly model: string;
+  readonly usage: Usage;
+  /** How the stream ended: normally, or stopped by the client (cancel, disconnect). */
+  readonly ended: 'completed' | 'stopped';
+  /** Why the gateway itself stopped the stream (its hold could not be kept, or it ran too long). */
+  readonly stopReason?: StreamStopReason;
+  readonly reservationId: string;
+  readonly held: number;
+  readonly capped: boolean;
+} & Settled;
+
 
 /** How a metered completion's attempts end, as values (see meteredCompletion.ts). */
 
