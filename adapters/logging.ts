@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import { redactUrl } from './auth/jwtRequest.js';
+import { activeTraceId } from './observability/tracing.js';
 
 /**
  * Structured logs (pino). Secrets never reach a log line: authorization
@@ -31,6 +32,11 @@ export const makeLogger = (level: string, destination?: pino.DestinationStream):
         url: (url: unknown) => (typeof url === 'string' ? redactUrl(url) : url),
       },
       base: { service: 'credit-ledger-gateway' },
+      // Lines written inside a traced request (a WebSocket completion, a provider call) carry its trace id.
+      mixin: () => {
+        const traceId = activeTraceId();
+        return traceId === undefined ? {} : { traceId };
+      },
     },
     destination,
   );

@@ -1,10 +1,11 @@
 import { pathToFileURL } from 'node:url';
 import type { App, AppOverrides } from './app.js';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import type { HttpServer } from './http/server.js';
 import { startHttpServer } from './http/server.js';
 import { makeLogger } from './logging.js';
+import { causeOf, StartupError } from './system/startupError.js';
 import type { AppLogger } from './logging.js';
 import type { WsServer } from './ws/server.js';
 import { startWsServer } from './ws/server.js';
@@ -29,12 +30,16 @@ export const startService = async (
   const logger = options.logger ?? makeLogger(config.LOG_LEVEL);
   const app = await buildApp(config, env, logger, options.overrides ?? {});
   try {
-    const ws = await startWsServer(app);
-    const http = await startHttpServer(app, { gatewayStats: ws.stats });
+    const ws = await listening('WS_PORT', config.HOST, config.WS_PORT, () => startWsServer(app));
+    const http = await listening('PORT', config.HOST, config.PORT, () => startHttpServer(app, { gatewayStats: ws.stats })).catch(async (error: unknown) => {
+      await ws.close();
+      throw error;
+    });
     logger.info(
       { rest: http.url, websocket: ws.url, store: app.store.kind, providers: app.llm.providers.map((p) => `${p.name}:${p.kind}`) },
       'credit ledger gateway started',
     );
+    announceDevSecret(app);
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
@@ -47,6 +52,50 @@ export const startService = async (
     await app.close();
     throw error;
   }
+};
+
+/**
+ * A stray rejection must not take every in-flight stream down with the
+ * process: it is logged and counted (/health, /metrics), never fatal.
+ */
+export const installProcessGuards = (app: Pick<App, 'supervisor'>): void => {
+  process.on('unhandledRejection', (reason) => app.supervisor.unhandledRejection(reason));
+};
+
+/** Binding a port: EADDRINUSE and EACCES become one line naming the variable. */
+const listening = async <T>(variable: 'PORT' | 'WS_PORT', host: string, port: number, start: () => Promise<T>): Promise<T> => {
+  try {
+    return await start();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`${variable} ${port}: ${host}:${port} is already in use (another process listens there; choose another ${variable})`);
+    if (code === 'EACCES') throw new StartupError(`${variable} ${port}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`HOST ${host}: no such local address (${causeOf(error)})`);
+    throw error;
+  }
+};
+
+/**
+ * Says where the generated development secret is, once the service is up (a
+ * run that fails prints nothing about it). The secret itself is printed only
+ * to a terminal, and only when there is no file to read it from.
+ */
+const announceDevSecret = (app: App): void => {
+  if (app.devSecret === undefined) return;
+  if (app.devSecret.file !== undefined) {
+    app.logger.warn({ devJwtSecretFile: app.devSecret.file }, 'no JWT_SECRET or JWT_JWKS_URL: using the development secret in this file (mode 0600); `npx ledger token <user>` reads it');
+    return;
+  }
+  app.logger.warn('no JWT_SECRET or JWT_JWKS_URL: generated a development secret for this run only');
+  if (process.stdout.isTTY === true && app.jwtSecret !== undefined) process.stdout.write(`development JWT secret (this run only): ${app.jwtSecret}\n`);
+};
+
+/** One line for the operator; the stack only with LOG_LEVEL=debug (or trace). */
+const reportStartupFailure = (error: unknown, env: Readonly<Record<string, string | undefined>>): void => {
+  const debug = env['LOG_LEVEL'] === 'debug' || env['LOG_LEVEL'] === 'trace';
+  const line = error instanceof StartupError ? error.message : `start-up failed: ${causeOf(error)}`;
+  process.stderr.write(`${line}\n`);
+  if (debug && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
 };
 
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
@@ -63,10 +112,11 @@ if (isEntryPoint) {
           process.exit(1);
         });
     };
+    installProcessGuards(service.app);
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    reportStartupFailure(error, process.env);
     process.exit(1);
   }
 }

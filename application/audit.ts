@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
 import { ACCOUNT_STREAM_PREFIX } from '../domain/creditAccount/index.js';
-import type { CreditAccountEvent } from '../domain/creditAccount/index.js';
+import type { MoneyTally } from './auditMoneyRules.js';
+import { applyMoneyRules, finalMoneyRules, newMoneyTally, tallyBalances } from './auditMoneyRules.js';
 import { decodeAccountEvent } from './credits/ledger.js';
 import type { ChainBreak } from './integrity.js';
 import { recomputeHash, verifyLink } from './integrity.js';
+import { eventLeafHash } from './merkle/eventLeaf.js';
+import { toHex } from './merkle/hashing.js';
+import { makeMerkleTree } from './merkle/tree.js';
 import type { EventStore } from './ports/eventStore.js';
 
 /**
@@ -12,93 +15,40 @@ import type { EventStore } from './ports/eventStore.js';
  * numbers and the set of open holds: memory grows with the number of streams
  * and open holds, never with the number of events.
  *
- * It checks every hash link, that every account event decodes, and the money
- * invariants after every event: balance >= 0, open holds <= balance, a hold
- * resolves at most once and never for more than it held, and
- * granted - deducted - charged + refunded - expired = balance.
+ * It checks every hash link, that every account event decodes, and every
+ * rule of money after every event (auditMoneyRules.ts).
  *
- * The digest is SHA-256 over the sorted (stream, last revision, last hash)
- * heads, using hashes recomputed from content (never the stored ones). Each
- * head hash commits to its whole stream, so the digest changes if
- * any event anywhere changes, and it does not depend on how a store
- * interleaves streams in its global order.
+ * The digest is the RFC 9162 Merkle root of the global order it read (see
+ * application/merkle), computed from content. With `at`, the audit reads the
+ * prefix of the global order the store committed at or before that instant
+ * (by the store's commit time, never a writer's clock) and the digest is
+ * that prefix's root: later appends never change it, so a digest printed
+ * today can be checked against the log of any later day (a consistency
+ * proof from `size` to today's size, see `ledger verify`).
+ *
+ * Positions must follow each other without gaps in stores that promise it
+ * (memory, SQLite, PostgreSQL); EventStoreDB positions are byte offsets in
+ * its transaction log, opaque and gappy by design, so there the check is
+ * only that they increase.
  */
 export type Violation =
   | ChainBreak
   | { readonly _tag: 'UndecodableEvent'; readonly streamName: string; readonly revision: number; readonly type: string }
-  | { readonly _tag: 'InvariantBroken'; readonly streamName: string; readonly revision: number; readonly rule: string };
-
-type AccountTally = {
-  balance: number;
-  held: number;
-  granted: number;
-  spent: number;
-  refunded: number;
-  expired: number;
-  holds: Map<string, number>;
-};
+  | { readonly _tag: 'InvariantBroken'; readonly streamName: string; readonly revision: number; readonly rule: string }
+  | { readonly _tag: 'PositionGap'; readonly streamName: string; readonly revision: number; readonly position: number; readonly expected: number };
 
 export type AuditReport = {
   readonly events: number;
   readonly streams: number;
   readonly accounts: readonly { readonly accountId: string; readonly balance: number; readonly held: number }[];
   readonly violations: readonly Violation[];
+  /** Hex Merkle root of the `size` events read: the log's digest. */
   readonly digest: string;
+  /** Events in the log (prefix) the digest covers. */
+  readonly size: number;
   readonly elapsedMs: number;
   readonly eventsPerSecond: number;
   readonly at?: number;
-};
-
-const applyToTally = (t: AccountTally, e: CreditAccountEvent): string | undefined => {
-  switch (e.type) {
-    case 'AccountOpened':
-      return undefined;
-    case 'CreditsGranted':
-      t.balance += e.data.amount;
-      t.granted += e.data.amount;
-      return undefined;
-    case 'GrantExpired':
-      t.balance -= e.data.amount;
-      t.expired += e.data.amount;
-      return undefined;
-    case 'CreditsDeducted':
-      t.balance -= e.data.amount;
-      t.spent += e.data.amount;
-      return undefined;
-    case 'DeductionRefunded':
-      t.balance += e.data.amount;
-      t.refunded += e.data.amount;
-      return undefined;
-    case 'CreditsReserved':
-      if (t.holds.has(e.data.reservationId)) return 'reservation id reused while open';
-      t.holds.set(e.data.reservationId, e.data.amount);
-      t.held += e.data.amount;
-      return undefined;
-    case 'ReservationSettled':
-    case 'ReservationReleased':
-    case 'ReservationExpired': {
-      const id = e.data.reservationId;
-      const hold = t.holds.get(id);
-      // Resolved ids are not remembered (memory stays bounded): a second resolution looks like one without a hold.
-      if (hold === undefined) return 'hold resolved twice or without reservation';
-      const amount = e.type === 'ReservationSettled' ? e.data.charged + e.data.released : e.data.amount;
-      if (amount !== hold) return 'resolution amount differs from hold';
-      if (e.type === 'ReservationSettled') {
-        t.balance -= e.data.charged;
-        t.spent += e.data.charged;
-      }
-      t.holds.delete(id);
-      t.held -= hold;
-      return undefined;
-    }
-  }
-};
-
-const checkTally = (t: AccountTally): string | undefined => {
-  if (t.balance < 0) return 'balance below zero';
-  if (t.held > t.balance) return 'open holds exceed balance';
-  if (t.granted - t.spent + t.refunded - t.expired !== t.balance) return 'conservation (granted - spent + refunded - expired != balance)';
-  return undefined;
 };
 
 export const auditLedger = async (
@@ -108,16 +58,26 @@ export const auditLedger = async (
   const now = options.now ?? (() => 0);
   const started = now();
   const heads = new Map<string, { revision: number; hash: string }>();
-  const tallies = new Map<string, AccountTally>();
+  const tallies = new Map<string, MoneyTally & { lastRevision: number }>();
   const violations: Violation[] = [];
   const maxViolations = options.maxViolations ?? 1000;
   const report = (v: Violation) => {
     if (violations.length < maxViolations) violations.push(v);
   };
+  const tree = makeMerkleTree();
+  const gapless = store.kind !== 'esdb';
   let events = 0;
+  let lastPosition = -1;
   for await (const recorded of store.readAll()) {
+    // The history at T is the prefix of the global order committed at or before T.
+    if (options.at !== undefined && recorded.committedAt > options.at) break;
+    if (gapless ? recorded.position !== events : recorded.position <= lastPosition) {
+      report({ _tag: 'PositionGap', streamName: recorded.streamName, revision: recorded.revision, position: recorded.position, expected: gapless ? events : lastPosition + 1 });
+    }
+    lastPosition = recorded.position;
     events++;
     if (options.onProgress !== undefined && events % 10_000 === 0) options.onProgress(events);
+    tree.append(eventLeafHash(recorded));
     const recomputed = recomputeHash(recorded);
     const brk = verifyLink(recorded, heads.get(recorded.streamName), recomputed);
     if (brk !== undefined) report(brk);
@@ -128,32 +88,30 @@ export const auditLedger = async (
       report({ _tag: 'UndecodableEvent', streamName: recorded.streamName, revision: recorded.revision, type: recorded.type });
       continue;
     }
-    if (options.at !== undefined && event.data.at > options.at) continue;
     const accountId = recorded.streamName.slice(ACCOUNT_STREAM_PREFIX.length);
     let tally = tallies.get(accountId);
     if (tally === undefined) {
-      tally = { balance: 0, held: 0, granted: 0, spent: 0, refunded: 0, expired: 0, holds: new Map() };
+      tally = { ...newMoneyTally(), lastRevision: 0 };
       tallies.set(accountId, tally);
     }
-    const broken = applyToTally(tally, event) ?? checkTally(tally);
-    if (broken !== undefined) report({ _tag: 'InvariantBroken', streamName: recorded.streamName, revision: recorded.revision, rule: broken });
+    tally.lastRevision = recorded.revision;
+    for (const rule of applyMoneyRules(tally, event)) report({ _tag: 'InvariantBroken', streamName: recorded.streamName, revision: recorded.revision, rule });
+  }
+  for (const [accountId, tally] of tallies) {
+    for (const rule of finalMoneyRules(tally)) report({ _tag: 'InvariantBroken', streamName: `${ACCOUNT_STREAM_PREFIX}${accountId}`, revision: tally.lastRevision, rule });
   }
   options.onProgress?.(events);
-  const digest = createHash('sha256');
-  for (const name of [...heads.keys()].sort()) {
-    const head = heads.get(name) as { revision: number; hash: string };
-    digest.update(`${name}\n${head.revision}\n${head.hash}\n`);
-  }
   const elapsedMs = Math.max(now() - started, 0);
   const accounts = [...tallies.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([accountId, t]) => ({ accountId, balance: t.balance, held: t.held }));
+    .map(([accountId, t]) => ({ accountId, ...tallyBalances(t) }));
   return {
     events,
     streams: heads.size,
     accounts,
     violations,
-    digest: digest.digest('hex'),
+    digest: toHex(tree.root()),
+    size: events,
     elapsedMs,
     eventsPerSecond: elapsedMs > 0 ? Math.round((events * 1000) / elapsedMs) : events,
     ...(options.at === undefined ? {} : { at: options.at }),

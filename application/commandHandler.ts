@@ -17,6 +17,12 @@ import { sealEvents } from './integrity.js';
  *   appended together (group commit for a hot account).
  * - A conflict with another process (WrongExpectedRevision) reloads the tail
  *   and decides again, a bounded number of times with jittered backoff.
+ * - A refusal is only final on fresh state: before a batch that refused
+ *   something (and wrote nothing) resolves, the store is read after the
+ *   cached revision, and if another process wrote since, the batch is
+ *   decided again. A write by the CLI or another instance is therefore seen
+ *   by the very next command. Accepted commands pay nothing for this: their
+ *   append's expected revision already proves the state was current.
  */
 export type StreamView<S> = {
   readonly state: S;
@@ -176,6 +182,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
    */
   const runBatch = async (name: string, jobs: readonly CommandJob[]) => {
     let view = cache.get(name) ?? (await catchUp(name));
+    let refreshed = false;
     for (let attemptNo = 1; ; attemptNo++) {
       let state = view.state;
       let revision = view.revision;
@@ -206,6 +213,16 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
         outcomes.push(E.right({ events, state, revision }));
       }
       if (sealed.length === 0) {
+        // Nothing was evolved, so the cached state is intact and the tail can be folded onto it.
+        if (!refreshed && outcomes.some(E.isLeft)) {
+          refreshed = true;
+          const fresh = await catchUp(name);
+          if (fresh.revision !== view.revision) {
+            view = fresh;
+            attemptNo--;
+            continue;
+          }
+        }
         jobs.forEach((job, i) => job.resolve(outcomes[i] as E.Either<Err, HandleResult<Ev, S>>));
         return;
       }

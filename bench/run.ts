@@ -12,9 +12,12 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'ledger', script: 'bench/ledger/commands.ts' },
   { name: 'append', script: 'bench/eventstore/appendBench.ts' },
   { name: 'audit', script: 'bench/ledger/auditReplay.ts' },
+  { name: 'merkle', script: 'bench/ledger/merkleAudit.ts' },
   { name: 'llm', script: 'bench/llm/chunkOverhead.ts' },
   { name: 'ttfc', script: 'bench/ws/ttfc.ts' },
+  { name: 'http', script: 'bench/compat/httpTtfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },
+  { name: 'usage', script: 'bench/projections/usageBench.ts' },
 ];
 
 const wanted = process.argv.slice(2);

@@ -27,8 +27,6 @@ export const googleOAuthFromConfig = (config: GoogleConfig, now?: () => number, 
   const issuer = config.GOOGLE_ISSUER.replace(/\/+$/, '');
   return makeOidcClient({
     issuer,
-    // Google's ID tokens carry either spelling of its issuer (its documentation says so).
-    ...(issuer === googleIssuer ? { alsoAcceptedIssuers: ['accounts.google.com'] } : {}),
     clientId: config.GOOGLE_CLIENT_ID,
     clientSecret: config.GOOGLE_CLIENT_SECRET,
     redirectUri: `${publicBaseUrl(config)}${callbackPath}`,

@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { AuthError, Principal, TokenVerifier } from '../../application/ports/tokenVerifier.js';
+import { userIdProblem } from './userId.js';
 
 type CommonConfig = {
   /** Required `iss` (one or several accepted values); unchecked when absent. */
@@ -16,6 +17,11 @@ type CommonConfig = {
   readonly maxTokenLength?: number;
   /** The clock (ms since epoch); tests inject one. */
   readonly now?: () => number;
+  /**
+   * JWT_MAX_LIFETIME in seconds: a token whose `exp` lies further than this in the future is refused
+   * (an `exp` of 1e300 is a token that never expires). Default 30 days.
+   */
+  readonly maxLifetimeS?: number;
 };
 
 export type JwtVerifierConfig =
@@ -38,7 +44,7 @@ export type JwtVerifierConfig =
       readonly jwksCacheMaxAgeMs?: number;
     });
 
-const subMaxLength = 256;
+const DEFAULT_MAX_LIFETIME_S = 30 * 86_400;
 
 const invalid = (reason: string): AuthError => ({ _tag: 'TokenInvalid', reason });
 
@@ -80,10 +86,15 @@ const toAuthError = (error: unknown, mode: JwtVerifierConfig['mode']): AuthError
   return undefined;
 };
 
-const toPrincipal = (payload: JWTPayload): E.Either<AuthError, Principal> => {
+const toPrincipal = (payload: JWTPayload, nowMs: number, maxLifetimeS: number, toleranceS: number): E.Either<AuthError, Principal> => {
   const sub = payload.sub;
   if (typeof sub !== 'string' || sub.trim().length === 0) return E.left(invalid('empty "sub" claim'));
-  if (sub.length > subMaxLength) return E.left(invalid('"sub" claim too long'));
+  const subProblem = userIdProblem(sub);
+  if (subProblem !== undefined) return E.left(invalid(`"sub" claim ${subProblem}, so it cannot name an account`));
+  const exp = payload.exp;
+  if (typeof exp === 'number' && exp * 1000 - nowMs > (maxLifetimeS + toleranceS) * 1000) {
+    return E.left(invalid(`"exp" is more than ${maxLifetimeS} s in the future (JWT_MAX_LIFETIME)`));
+  }
   const roles = payload['roles'];
   // Roles are advisory (permissions live in the Permissions aggregate), so a
   // roles claim of another shape is ignored rather than refusing the token.
@@ -135,7 +146,7 @@ export const makeJwtVerifier = (config: JwtVerifierConfig): TokenVerifier => {
       if (mapped === undefined) throw error;
       return E.left(mapped);
     }
-    return toPrincipal(payload);
+    return toPrincipal(payload, config.now?.() ?? Date.now(), config.maxLifetimeS ?? DEFAULT_MAX_LIFETIME_S, config.clockToleranceS ?? 5);
   };
 
   return { kind: config.mode, verify };

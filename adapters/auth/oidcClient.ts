@@ -1,22 +1,21 @@
 import * as E from 'fp-ts/lib/Either.js';
-import * as t from 'io-ts';
-import type { JWTVerifyGetKey } from 'jose';
-import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import * as client from 'openid-client';
 import type { OAuthClient, OAuthError, VerifiedIdentity } from '../../application/signin/oauthClient.js';
 
 /**
  * An OpenID Connect relying party (authorization code flow with PKCE S256 and
- * a nonce) for one issuer. Endpoints come from the issuer's discovery document
- * (`<issuer>/.well-known/openid-configuration`), whose `issuer` must equal the
- * configured one (OIDC Discovery 4.3). The ID token is verified with jose
- * against the issuer's JWKS: signature (RS256/ES256 only), `iss`, `aud` = our
- * client id (and `azp` when there are several audiences), `exp`/`iat`, and the
- * `nonce` we sent. Nothing else from the token endpoint is used.
+ * a nonce) for one issuer, on openid-client. Endpoints come from the issuer's
+ * discovery document, whose `issuer` must equal the configured one (OIDC
+ * Discovery 4.3, checked by openid-client). The code is redeemed with
+ * client_secret_post and the PKCE verifier; openid-client verifies the ID
+ * token against the issuer's JWKS (signature checks switched on with
+ * enableNonRepudiationChecks), `iss`, `aud` = our client id
+ * (and `azp` with several audiences), `exp`/`iat`, and the `nonce` we sent.
+ * Its refusals are mapped here to the port's tagged errors, in words a log and
+ * an auditor can use; network failures are outages, not the user's fault.
  */
 export type OidcClientOptions = {
   readonly issuer: string;
-  /** Other spellings of the issuer accepted in `iss` (Google also uses "accounts.google.com"). */
-  readonly alsoAcceptedIssuers?: readonly string[];
   readonly clientId: string;
   readonly clientSecret: string;
   /** Registered at the issuer; where the browser comes back with `code` and `state`. */
@@ -24,7 +23,7 @@ export type OidcClientOptions = {
   readonly scope?: string;
   /** Extra authorization parameters (Google: `prompt=select_account`). */
   readonly extraAuthorizationParams?: Readonly<Record<string, string>>;
-  /** One HTTP call (discovery, token, keys). Default 5000. */
+  /** One HTTP call (discovery, token, keys). Default 5000, rounded up to whole seconds. */
   readonly timeoutMs?: number;
   /** Slack for exp/iat between our clock and the issuer's, in seconds. Default 30. */
   readonly clockToleranceS?: number;
@@ -32,144 +31,142 @@ export type OidcClientOptions = {
   readonly now?: () => number;
 };
 
-const Discovery = t.type({
-  issuer: t.string,
-  authorization_endpoint: t.string,
-  token_endpoint: t.string,
-  jwks_uri: t.string,
-});
-type Discovery = t.TypeOf<typeof Discovery>;
-
-const TokenResponse = t.type({ id_token: t.string });
-const TokenError = t.partial({ error: t.string, error_description: t.string });
-
 const discoveryCacheMs = 60 * 60 * 1000;
-const idTokenMaxLength = 16_384;
 
 const unavailable = (message: string): OAuthError => ({ _tag: 'ProviderUnavailable', message });
 const invalid = (reason: string): OAuthError => ({ _tag: 'IdTokenInvalid', reason });
 
-/** jose's refusals, in words a log and an auditor can use. Key fetch failures are outages, not bad tokens. */
-const idTokenError = (error: unknown): OAuthError => {
-  if (error instanceof errors.JWTExpired) return invalid('ID token expired');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return invalid(`ID token lacks the "${error.claim}" claim`);
-    if (error.claim === 'iss') return invalid('unexpected issuer');
-    if (error.claim === 'aud') return invalid('unexpected audience');
-    return invalid(`claim "${error.claim}" rejected`);
+type Inner = { readonly message?: string; readonly body?: { readonly issuer?: unknown }; readonly cause?: { readonly claim?: string } } | undefined;
+
+const claimReason = (claim: string | undefined): string => {
+  switch (claim) {
+    case 'aud':
+      return 'unexpected audience';
+    case 'iss':
+      return 'unexpected issuer';
+    case 'nonce':
+      return 'nonce mismatch';
+    case 'azp':
+      return 'unexpected authorized party';
+    case 'exp':
+      return 'ID token expired';
+    default:
+      return `claim "${claim ?? '?'}" rejected`;
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('signature verification failed');
-  if (error instanceof errors.JWKSNoMatchingKey) return invalid('no issuer key matches the token');
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return invalid('algorithm not allowed');
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return invalid('malformed ID token');
-  return unavailable(`issuer keys unavailable: ${(error as Error).message}`);
+};
+
+/** openid-client's refusals (its ClientError codes come from oauth4webapi) as the port's errors. */
+const oauthError = (error: unknown): OAuthError => {
+  if (error instanceof client.ResponseBodyError) {
+    if (error.status >= 500) return unavailable(`token endpoint answered ${error.status}`);
+    return { _tag: 'CodeRejected', message: `${error.error}${error.error_description === undefined ? '' : `: ${error.error_description}`}`.slice(0, 200) };
+  }
+  if (error instanceof client.WWWAuthenticateChallengeError) {
+    const challenge = error.cause[0];
+    return { _tag: 'CodeRejected', message: `${challenge?.parameters.error ?? 'invalid_client'} (${error.response.status})` };
+  }
+  if (error instanceof client.ClientError) {
+    const inner = error.cause as Inner;
+    switch (error.code) {
+      case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
+      case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
+        return invalid(claimReason(inner?.cause?.claim));
+      case 'OAUTH_KEY_SELECTION_FAILED':
+        return invalid('no issuer key matches the token');
+      case 'OAUTH_INVALID_RESPONSE':
+        return invalid(inner?.message === 'JWT signature verification failed' ? 'signature verification failed' : `invalid token response: ${inner?.message ?? error.message}`);
+      case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
+        return unavailable(`discovery names another issuer (${String(inner?.body?.issuer)})`);
+      default:
+        return unavailable(`${error.message}${inner?.message === undefined ? '' : `: ${inner.message}`}`);
+    }
+  }
+  return unavailable(`issuer unreachable: ${(error as Error).message}`);
 };
 
 export const makeOidcClient = (options: OidcClientOptions): OAuthClient => {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutS = Math.max(1, Math.ceil((options.timeoutMs ?? 5000) / 1000));
   const now = options.now ?? Date.now;
-  const issuer = options.issuer.replace(/\/+$/, '');
-  let discovered: { doc: Discovery; keys: JWTVerifyGetKey; at: number } | undefined;
+  const issuerUrl = new URL(options.issuer.replace(/\/+$/, ''));
+  // Plain http only for local issuers (tests, `npm run dev:oidc`); Google is https.
+  const insecure = issuerUrl.protocol === 'http:';
+  const metadata = (): Partial<client.ClientMetadata> => ({
+    client_secret: options.clientSecret,
+    // The injected clock, as openid-client sees time: the skew from the real one.
+    [client.clockSkew]: Math.round((now() - Date.now()) / 1000),
+    [client.clockTolerance]: options.clockToleranceS ?? 30,
+  });
+  let discovered: { server: client.ServerMetadata; at: number } | undefined;
 
-  const discover = async (): Promise<E.Either<OAuthError, { doc: Discovery; keys: JWTVerifyGetKey }>> => {
-    if (discovered !== undefined && now() - discovered.at < discoveryCacheMs) return E.right(discovered);
-    try {
-      const response = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) return E.left(unavailable(`discovery answered ${response.status}`));
-      const doc = Discovery.decode(await response.json());
-      if (E.isLeft(doc)) return E.left(unavailable('discovery document is malformed'));
-      if (doc.right.issuer.replace(/\/+$/, '') !== issuer) return E.left(unavailable(`discovery names another issuer (${doc.right.issuer})`));
-      const keys = createRemoteJWKSet(new URL(doc.right.jwks_uri), { timeoutDuration: timeoutMs, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
-      discovered = { doc: doc.right, keys, at: now() };
-      return E.right(discovered);
-    } catch (error) {
-      return E.left(unavailable(`discovery failed: ${(error as Error).message}`));
+  /** A Configuration per call (cheap, no I/O) so that the clock skew follows the injected clock. */
+  const configuration = async (): Promise<client.Configuration> => {
+    if (discovered === undefined || now() - discovered.at >= discoveryCacheMs) {
+      const found = await client.discovery(issuerUrl, options.clientId, metadata(), client.ClientSecretPost(options.clientSecret), {
+        timeout: timeoutS,
+        ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+      });
+      discovered = { server: found.serverMetadata(), at: now() };
     }
+    const config = new client.Configuration(discovered.server, options.clientId, metadata(), client.ClientSecretPost(options.clientSecret));
+    config.timeout = timeoutS;
+    if (insecure) client.allowInsecureRequests(config);
+    // openid-client trusts an ID token from the token endpoint on TLS alone
+    // (OIDC Core 3.1.3.7 allows it); we also check its signature against the
+    // issuer's keys, so a token endpoint answer is never taken on faith.
+    client.enableNonRepudiationChecks(config);
+    return config;
   };
 
-  const redeem = async (doc: Discovery, code: string, codeVerifier: string): Promise<E.Either<OAuthError, string>> => {
-    const body = new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: options.redirectUri,
-      code_verifier: codeVerifier,
-      client_id: options.clientId,
-      client_secret: options.clientSecret,
+  const identityOf = (claims: client.IDToken | undefined): E.Either<OAuthError, VerifiedIdentity> => {
+    if (claims === undefined) return E.left(invalid('token response has no id_token'));
+    const sub = claims.sub;
+    if (typeof sub !== 'string' || sub.trim().length === 0 || sub.length > 255) return E.left(invalid('bad "sub" claim'));
+    const email = claims['email'];
+    const verified = claims['email_verified'];
+    return E.right({
+      subject: sub,
+      ...(typeof email === 'string' && email.length <= 320 ? { email } : {}),
+      ...(typeof verified === 'boolean' ? { emailVerified: verified } : {}),
     });
-    try {
-      const response = await fetch(doc.token_endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const json: unknown = await response.json().catch(() => undefined);
-      if (response.status >= 500) return E.left(unavailable(`token endpoint answered ${response.status}`));
-      if (!response.ok) {
-        const detail = TokenError.is(json) ? `${json.error ?? 'error'}${json.error_description === undefined ? '' : `: ${json.error_description}`}` : `status ${response.status}`;
-        return E.left({ _tag: 'CodeRejected', message: detail.slice(0, 200) });
-      }
-      const tokens = TokenResponse.decode(json);
-      if (E.isLeft(tokens)) return E.left(invalid('token response has no id_token'));
-      return E.right(tokens.right.id_token);
-    } catch (error) {
-      return E.left(unavailable(`token endpoint unreachable: ${(error as Error).message}`));
-    }
-  };
-
-  const verify = async (keys: JWTVerifyGetKey, idToken: string, nonce: string): Promise<E.Either<OAuthError, VerifiedIdentity>> => {
-    if (idToken.length > idTokenMaxLength) return E.left(invalid('ID token too long'));
-    try {
-      const { payload } = await jwtVerify(idToken, keys, {
-        issuer: [issuer, ...(options.alsoAcceptedIssuers ?? [])],
-        audience: options.clientId,
-        algorithms: ['RS256', 'ES256'],
-        requiredClaims: ['sub', 'exp', 'iat', 'nonce'],
-        clockTolerance: options.clockToleranceS ?? 30,
-        currentDate: new Date(now()),
-      });
-      if (payload['nonce'] !== nonce) return E.left(invalid('nonce mismatch'));
-      const aud = payload.aud;
-      if (Array.isArray(aud) && aud.length > 1 && payload['azp'] !== options.clientId) return E.left(invalid('unexpected authorized party'));
-      const sub = payload.sub;
-      if (typeof sub !== 'string' || sub.trim().length === 0 || sub.length > 255) return E.left(invalid('bad "sub" claim'));
-      const email = payload['email'];
-      const verified = payload['email_verified'];
-      return E.right({
-        subject: sub,
-        ...(typeof email === 'string' && email.length <= 320 ? { email } : {}),
-        ...(typeof verified === 'boolean' ? { emailVerified: verified } : {}),
-      });
-    } catch (error) {
-      return E.left(idTokenError(error));
-    }
   };
 
   return {
     authorizationUrl: async (request) => {
-      const found = await discover();
-      if (E.isLeft(found)) return found;
-      const url = new URL(found.right.doc.authorization_endpoint);
-      const params = {
-        response_type: 'code',
-        client_id: options.clientId,
-        redirect_uri: options.redirectUri,
-        scope: options.scope ?? 'openid email',
-        state: request.state,
-        nonce: request.nonce,
-        code_challenge: request.codeChallenge,
-        code_challenge_method: 'S256',
-        ...options.extraAuthorizationParams,
-      };
-      for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-      return E.right(url.toString());
+      try {
+        const config = await configuration();
+        const url = client.buildAuthorizationUrl(config, {
+          response_type: 'code',
+          redirect_uri: options.redirectUri,
+          scope: options.scope ?? 'openid email',
+          state: request.state,
+          nonce: request.nonce,
+          code_challenge: request.codeChallenge,
+          code_challenge_method: 'S256',
+          ...options.extraAuthorizationParams,
+        });
+        return E.right(url.toString());
+      } catch (error) {
+        return E.left(oauthError(error));
+      }
     },
     exchange: async ({ code, codeVerifier, nonce }) => {
-      const found = await discover();
-      if (E.isLeft(found)) return found;
-      const idToken = await redeem(found.right.doc, code, codeVerifier);
-      if (E.isLeft(idToken)) return idToken;
-      return verify(found.right.keys, idToken.right, nonce);
+      try {
+        const config = await configuration();
+        // The use case has already checked and spent `state`; openid-client
+        // gets the callback as the browser brought it, minus the state.
+        const callback = new URL(options.redirectUri);
+        callback.searchParams.set('code', code);
+        callback.searchParams.set('iss', config.serverMetadata().issuer);
+        const tokens = await client.authorizationCodeGrant(config, callback, {
+          pkceCodeVerifier: codeVerifier,
+          expectedNonce: nonce,
+          expectedState: client.skipStateCheck,
+          idTokenExpected: true,
+        });
+        return identityOf(tokens.claims());
+      } catch (error) {
+        return E.left(oauthError(error));
+      }
     },
   };
 };

@@ -9,7 +9,7 @@ export type Io = {
 };
 
 /** Every command `runCommand` knows; anything else is a usage error before any store is opened. */
-export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'oauth-clients'] as const;
+export const COMMANDS = ['grant', 'deduct', 'refund', 'reserve', 'settle', 'release', 'sweep', 'balance', 'history', 'roles', 'token', 'audit', 'key', 'checkpoint', 'verify', 'prove', 'witness', 'oauth-clients', 'keys', 'projections'] as const;
 
 /** A usage error: printed with the help text, exit code 2. */
 export class UsageError extends Error {}
@@ -17,11 +17,13 @@ export class UsageError extends Error {}
 export const HELP = `ledger: operate and audit the credit ledger
 
 Usage: ledger <command> [arguments] [--json]
+       ledger <command> --help      usage and options of one command
+       ledger --version
 
 Commands
-  grant <account> <amount> [--id ID] [--expires ISO] [--reason TEXT]
+  grant <account> <amount> [--id ID] [--expires ISO] [--priority N] [--reason TEXT]
   deduct <account> <amount> --id ID [--service NAME] [--reason TEXT]
-  refund <account> <amount> --deduction ID --id ID [--reason TEXT]
+  refund <account> <amount> (--deduction ID | --settlement RESERVATION) --id ID [--reason TEXT]
   reserve <account> <amount> --id ID [--ttl 10m] [--service NAME]
   settle <account> --id ID --charge N [--provider P --model M --input-tokens N --output-tokens N --price-version V]
   release <account> --id ID [--reason TEXT]
@@ -30,21 +32,37 @@ Commands
   history <account> [--from REV] [--limit N]
   roles assign|revoke <user> <role>
   token <user> [--ttl 1h] [--secret S]   mint a dev JWT (HS256 with JWT_SECRET)
-  audit [--at ISO]                replay everything, verify hash chains and invariants
+  audit [--at ISO] [--accounts]   replay everything, verify hash chains and invariants
+  keys create <account> [--limit N] [--period day|month] [--models a,b]   prints the secret once
+  keys list <account>             keys of an account with their spend and holds
+  keys revoke <keyId> [--reason TEXT]
+  projections rebuild|status      replay the usage projection from 0 / show its position and lag
   oauth-clients add <name> --redirect-uri URI[,URI]   a static OAuth client (a GPT); prints its secret
   oauth-clients list | remove <clientId>             (file: OAUTH_CLIENTS_FILE, default data/oauth-clients.json)
+  key --public                    the checkpoint verifier key (C2SP vkey)
+  checkpoint [--out FILE]         sign and print the log's checkpoint (FILE.leaves beside it)
+  verify --checkpoint FILE --key VKEY   signature, then: today's log extends the checkpoint
+  verify --proof FILE --key VKEY        check an inclusion proof offline
+  prove <position> [--size N] [--out FILE]   inclusion proof of one event, with a signed checkpoint
+  witness --key KEY --state DIR [--log-key VKEY] [--name N] <url>   cosign consistent checkpoints
 
 The store comes from EVENT_STORE (default sqlite:data/ledger.db; also memory:,
-postgres://..., esdb://...). Exit codes: 0 done, 1 refused or audit failed, 2 bad usage.`;
+postgres://..., kurrentdb://...). Read commands (balance, history, audit) never
+create a ledger. Exit codes: 0 done, 1 refused or audit failed, 2 bad usage,
+3 operating failure (no ledger, store unreachable).`;
 
 const options = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  accounts: { type: 'boolean' },
   id: { type: 'string' },
   expires: { type: 'string' },
   reason: { type: 'string' },
   service: { type: 'string' },
   deduction: { type: 'string' },
+  settlement: { type: 'string' },
+  priority: { type: 'string' },
   ttl: { type: 'string' },
   charge: { type: 'string' },
   provider: { type: 'string' },
@@ -57,6 +75,17 @@ const options = {
   limit: { type: 'string' },
   secret: { type: 'string' },
   'redirect-uri': { type: 'string' },
+  public: { type: 'boolean' },
+  out: { type: 'string' },
+  checkpoint: { type: 'string' },
+  key: { type: 'string' },
+  proof: { type: 'string' },
+  size: { type: 'string' },
+  state: { type: 'string' },
+  'log-key': { type: 'string' },
+  name: { type: 'string' },
+  period: { type: 'string' },
+  models: { type: 'string' },
 } as const;
 
 export type Parsed = {

@@ -1,16 +1,19 @@
+import { runKeys } from './keyCommands.js';
 import * as E from 'fp-ts/lib/Either.js';
-import { SingleBar } from 'cli-progress';
-import { auditLedger } from '../../application/audit.js';
+import { auditLedger, type Violation } from '../../application/audit.js';
 import { makeLedger } from '../../application/credits/ledger.js';
 import { balanceAt, history } from '../../application/credits/queries.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import type { CreditAccountError } from '../../domain/creditAccount/index.js';
 import { mintDevToken } from '../auth/jwtMint.js';
+import { devSecretPath, readDevSecret } from '../system/devSecret.js';
 import { systemClock, systemIds } from '../system/clockAndIds.js';
 import type { Parsed } from './args.js';
 import { duration, instant, integer, positional, required, UsageError } from './args.js';
 import { describeError } from './describe.js';
+import { makeProgress, noProgress } from './progress.js';
 import type { Io } from './args.js';
+import { runProjections } from './projectionCommands.js';
 import { runRoles } from './roles.js';
 
 const print = (io: Io, json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value) : human);
@@ -28,26 +31,32 @@ const answer = <T extends object>(io: Io, json: boolean, result: E.Either<Credit
 
 const dup = (v: { duplicate: boolean }) => (v.duplicate ? ' (repeat: nothing new recorded)' : '');
 
+const violationDetail = (v: Violation): string =>
+  v._tag === 'PositionGap' ? `position ${v.position}, expected ${v.expected}` : 'reason' in v ? v.reason : 'rule' in v ? v.rule : v.type;
+/** Counts the events first (one plain read) so the bar can show a total, percent and ETA. */
+const progressFor = async (store: EventStore, io: Io, json: boolean) => {
+  if (!io.isTty || json) return noProgress;
+  let total = 0;
+  for await (const _ of store.readAll()) total++;
+  return makeProgress(total, 'auditing');
+};
+
 const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
   const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
-  const bar = io.isTty && !json ? new SingleBar({ format: 'auditing |{bar}| {value} events', hideCursor: true, noTTYOutput: false }) : undefined;
-  bar?.start(0, 0);
-  const report = await auditLedger(store, {
-    ...(at === undefined ? {} : { at }),
-    now: () => performance.now(),
-    onProgress: (n) => {
-      bar?.setTotal(n);
-      bar?.update(n);
-    },
-  });
-  bar?.stop();
+  const bar = await progressFor(store, io, json);
+  const report = await auditLedger(store, { ...(at === undefined ? {} : { at }), now: () => performance.now(), onProgress: bar.update });
+  bar.stop();
   const ok = report.violations.length === 0;
   if (json) io.out(JSON.stringify({ ok, ...report }));
   else {
-    for (const a of report.accounts) io.out(`${a.accountId}\tbalance ${a.balance}\theld ${a.held}`);
-    for (const v of report.violations) io.err(`VIOLATION ${v._tag} ${v.streamName}@${v.revision} ${'reason' in v ? v.reason : 'rule' in v ? v.rule : v.type}`);
-    io.out(`${report.events} events in ${report.streams} streams, ${report.accounts.length} accounts, ${report.eventsPerSecond} events/s`);
-    io.out(`digest ${report.digest}`);
+    // A summary by default: a 300k-event ledger has tens of thousands of accounts.
+    if (p.flags.accounts === true) for (const a of report.accounts) io.out(`${a.accountId}\tbalance ${a.balance}\theld ${a.held}`);
+    for (const v of report.violations) io.err(`VIOLATION ${v._tag} ${v.streamName}@${v.revision} ${violationDetail(v)}`);
+    const balance = report.accounts.reduce((sum, a) => sum + a.balance, 0);
+    const held = report.accounts.reduce((sum, a) => sum + a.held, 0);
+    io.out(`${report.events} events in ${report.streams} streams, ${report.eventsPerSecond} events/s`);
+    io.out(`${report.accounts.length} accounts: balance ${balance}, held ${held}${p.flags.accounts === true ? '' : ' (--accounts for one line each)'}`);
+    io.out(`digest ${report.digest} (Merkle root of the first ${report.size} events${at === undefined ? '' : `, committed at or before ${new Date(at).toISOString()}`})`);
     io.out(ok ? 'audit passed' : `audit FAILED: ${report.violations.length} violation(s)`);
   }
   return ok ? 0 : 1;
@@ -55,8 +64,8 @@ const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promi
 
 const token = async (p: Parsed, io: Io, json: boolean): Promise<number> => {
   const sub = positional(p, 0, 'user');
-  const secret = p.flags.secret ?? io.env['JWT_SECRET'];
-  if (secret === undefined || secret.length < 32) throw new UsageError('a JWT secret of at least 32 characters is needed (--secret or JWT_SECRET)');
+  const secret = p.flags.secret ?? (io.env['JWT_SECRET'] || readDevSecret(devSecretPath(io.env['EVENT_STORE'] || undefined)));
+  if (secret === undefined || secret.length < 32) throw new UsageError('a JWT secret of at least 32 characters is needed (--secret, JWT_SECRET, or the dev-jwt-secret file a development service writes)');
   const ttlMs = duration(p.flags.ttl ?? '1h', 'ttl');
   const signed = await mintDevToken(secret, sub, {
     expiresInS: Math.max(1, Math.floor(ttlMs / 1000)),
@@ -85,6 +94,7 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
         by,
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(p.flags.reason === undefined ? {} : { reason: p.flags.reason }),
+        ...(p.flags.priority === undefined ? {} : { priority: integer(p.flags.priority, 'priority') }),
       });
       return answer(io, json, result, (v) => `granted ${v.amount} to ${accountId} (grant ${v.grantId}); balance ${v.balance}, available ${v.available}${dup(v)}`);
     }
@@ -104,7 +114,14 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
     case 'refund': {
       const accountId = positional(p, 0, 'account');
       const amount = integer(positional(p, 1, 'amount'), 'amount');
-      const result = await ledger.refund({ accountId, amount, refundId: required(p.flags.id, 'id'), deductionId: required(p.flags.deduction, 'deduction'), by });
+      const refundId = required(p.flags.id, 'id');
+      const reason = p.flags.reason === undefined ? {} : { reason: p.flags.reason };
+      // A refund names exactly one charge: a deduction, or a hold's settlement (LLM or video).
+      if ((p.flags.deduction === undefined) === (p.flags.settlement === undefined)) throw new UsageError('refund needs exactly one of --deduction ID or --settlement RESERVATION');
+      const result =
+        p.flags.settlement === undefined
+          ? await ledger.refund({ accountId, amount, refundId, deductionId: required(p.flags.deduction, 'deduction'), by, ...reason })
+          : await ledger.refundSettlement({ accountId, amount, refundId, reservationId: p.flags.settlement, by, ...reason });
       return answer(io, json, result, (v) => `refunded ${v.amount} to ${accountId}; balance ${v.balance}${dup(v)}`);
     }
     case 'reserve': {
@@ -154,8 +171,12 @@ export const runCommand = async (p: Parsed, store: EventStore | undefined, io: I
     }
     case 'roles':
       return runRoles(p, store, io, json);
+    case 'projections':
+      return runProjections(p, store, io, json);
     case 'audit':
       return audit(p, store, io, json);
+    case 'keys':
+      return runKeys(p, store, io, json);
     default:
       throw new UsageError(`unknown command "${p.command}"`);
   }

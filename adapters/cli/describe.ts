@@ -9,6 +9,8 @@ export const describeError = (e: CreditAccountError): string => {
       return 'the expiry must be after now';
     case 'InvalidId':
       return `invalid ${e.field}: must be 1 to 200 characters`;
+    case 'InvalidPriority':
+      return `invalid priority ${JSON.stringify(e.value)}: must be an integer`;
     case 'AccountNotOpen':
       return `account ${e.accountId} is not open`;
     case 'InsufficientCredits':
@@ -27,5 +29,13 @@ export const describeError = (e: CreditAccountError): string => {
       return `no deduction ${e.deductionId}`;
     case 'RefundExceedsDeduction':
       return `refund ${e.requested} exceeds the refundable ${e.refundable} of deduction ${e.deductionId}`;
+    case 'ProgressRegressed':
+      return `charge ${e.charge} is below the ${e.recorded} already recorded on ${e.reservationId}`;
+    case 'ReservationExpiredAlready':
+      return `reservation ${e.reservationId} expired at ${new Date(e.expiresAt).toISOString()} and cannot be extended`;
+    case 'SettlementNotFound':
+      return `no charged reservation ${e.reservationId}`;
+    case 'RefundExceedsSettlement':
+      return `refund ${e.requested} exceeds the refundable ${e.refundable} of reservation ${e.reservationId}`;
   }
 };

@@ -29,6 +29,7 @@ const tags = [
   { name: 'admin', description: 'Operations that need admin permissions.' },
   { name: 'sora2', description: 'Sora 2 video generation with a verified session.' },
   { name: 'operations', description: 'Health, statistics and metrics.' },
+  { name: 'usage', description: 'Usage analytics from the ledger: requests, tokens and credits by account, model, provider, service and day.' },
 ];
 
 /** The server URL the document advertises: PUBLIC_URL when set, else the origin this request reached. */
@@ -39,14 +40,12 @@ export const openApiDocument = (deps: DocsDeps, serverUrl: string): OpenApiDocum
   buildOpenApi({ routes: deps.specs(), serverUrl, version: deps.version, tags });
 
 /**
- * swagger-ui-dist ships with hapi-swagger (a dependency); it is resolved from
- * there, so no package is added. Without it, /docs still lists every operation.
+ * Swagger UI's assets come from swagger-ui-dist, a dependency. Resolution is
+ * kept defensive: without the package, /docs still lists every operation.
  */
 const swaggerUiDir = ((): string | undefined => {
   try {
-    const fromHere = createRequire(import.meta.url);
-    const fromHapiSwagger = createRequire(fromHere.resolve('hapi-swagger'));
-    return dirname(fromHapiSwagger.resolve('swagger-ui-dist/package.json'));
+    return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import type { Request, Server } from '@hapi/hapi';
 import hapiPino from 'hapi-pino';
 import { redactUrl } from '../auth/jwtRequest.js';
 import type { AppLogger } from '../logging.js';
+import { traceIdOf } from '../observability/httpTracing.js';
 
 /**
  * One log line per request through hapi-pino on the application's logger.
@@ -31,7 +32,7 @@ export const registerRequestLogging = async (server: Server, logger: AppLogger):
       logRequestStart: false,
       ignorePaths: ['/health/live', '/metrics'],
       serializers: { req: requestSerializer as never },
-      getChildBindings: (request: Request) => ({ reqId: request.info.id }),
+      getChildBindings: (request: Request) => ({ reqId: request.info.id, traceId: traceIdOf(request) }),
       customRequestCompleteMessage: (request: Request, responseTimeMs: number) => {
         const response = request.response as { statusCode?: number; output?: { statusCode: number } } | null;
         const status = response?.statusCode ?? response?.output?.statusCode ?? '-';

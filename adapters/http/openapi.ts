@@ -22,7 +22,7 @@ import type { JsonSchema } from './schema.js';
  * - Schemas are JSON Schema (2020-12, as OpenAPI 3.1 uses); `jsonSchemaOf(codec)`
  *   in schema.ts turns an io-ts codec into one.
  */
-export type SecurityName = 'bearerJwt' | 'sora2Session';
+export type SecurityName = 'bearerJwt' | 'sora2Session' | 'apiKey';
 
 export type ParameterSpec = {
   readonly name: string;
@@ -38,6 +38,8 @@ export type ResponseSpec = {
   readonly contentType?: string;
   readonly schema?: JsonSchema;
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
+  /** Other representations of the same answer, by content type (e.g. text/csv), chosen with Accept. */
+  readonly alternatives?: Readonly<Record<string, JsonSchema>>;
 };
 
 export type RequestBodySpec = {
@@ -107,6 +109,12 @@ export const securitySchemes = {
     bearerFormat: 'opaque',
     description: 'A Sora 2 session token from GET /api/sora2/auth/session, in Authorization: Bearer <sessionToken>; valid 24 h.',
   },
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'clg_<keyId>_<secret>',
+    description: 'An API key (POST /api/keys or `ledger keys create`) in Authorization: Bearer <key>, or in the x-api-key header (Anthropic style).',
+  },
 } as const satisfies Record<SecurityName, JsonSchema>;
 
 const contentOf = (contentType: string | undefined, schema: JsonSchema | undefined, example?: unknown) => ({
@@ -135,7 +143,9 @@ const operationOf = (spec: RouteSpec) => ({
       {
         description: r.description,
         ...(r.headers === undefined ? {} : { headers: r.headers }),
-        ...(r.schema === undefined && r.contentType === undefined ? {} : { content: contentOf(r.contentType, r.schema) }),
+        ...(r.schema === undefined && r.contentType === undefined
+          ? {}
+          : { content: { ...contentOf(r.contentType, r.schema), ...Object.fromEntries(Object.entries(r.alternatives ?? {}).map(([type, schema]) => [type, { schema }])) } }),
       },
     ]),
   ),

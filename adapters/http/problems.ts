@@ -2,6 +2,7 @@ import Boom from '@hapi/boom';
 import type { Lifecycle, Request, ResponseToolkit } from '@hapi/hapi';
 import { isLimiterUnavailable } from '../../application/ports/rateLimiter.js';
 import { isStoreUnavailable } from '../../application/ports/sessionStore.js';
+import { isEventStoreUnavailable } from '../../application/storeOutage.js';
 import type { AuthError } from '../../application/ports/tokenVerifier.js';
 import type { AccessError } from '../../application/permissions/access.js';
 import type { GatewayError } from '../../application/gateway/errors.js';
@@ -88,6 +89,8 @@ export const creditErrorToProblem = (e: CreditAccountError): Problem => {
       });
     case 'InvalidId':
       return problem(400, 'invalid-id', 'Invalid id', `${e.field} must be 1 to 200 characters.`, { field: e.field });
+    case 'InvalidPriority':
+      return problem(400, 'invalid-priority', 'Invalid priority', 'A grant priority is an integer (higher is spent first).');
     case 'AccountNotOpen':
       return problem(404, 'account-not-found', 'Account not found', `Account ${e.accountId} has no history.`, { accountId: e.accountId });
     case 'InsufficientCredits':
@@ -121,6 +124,25 @@ export const creditErrorToProblem = (e: CreditAccountError): Problem => {
     case 'RefundExceedsDeduction':
       return problem(422, 'refund-exceeds-deduction', 'Refund exceeds deduction', undefined, {
         deductionId: e.deductionId,
+        requested: e.requested,
+        refundable: e.refundable,
+      });
+    case 'ProgressRegressed':
+      return problem(422, 'progress-regressed', 'Charge below recorded progress', `Charge ${e.charge} is below the ${e.recorded} already recorded.`, {
+        reservationId: e.reservationId,
+        charge: e.charge,
+        recorded: e.recorded,
+      });
+    case 'ReservationExpiredAlready':
+      return problem(409, 'reservation-expired', 'Reservation expired', 'The hold is past its expiry and cannot be extended.', {
+        reservationId: e.reservationId,
+        expiresAt: new Date(e.expiresAt).toISOString(),
+      });
+    case 'SettlementNotFound':
+      return problem(404, 'settlement-not-found', 'Settlement not found', undefined, { reservationId: e.reservationId });
+    case 'RefundExceedsSettlement':
+      return problem(422, 'refund-exceeds-settlement', 'Refund exceeds settlement', undefined, {
+        reservationId: e.reservationId,
         requested: e.requested,
         refundable: e.refundable,
       });
@@ -251,6 +273,7 @@ export type ProblemBody = {
  * never needs a try/catch just to say "Redis is down".
  */
 const fromThrown = (boom: Boom.Boom): Problem | undefined => {
+  if (isEventStoreUnavailable(boom)) return unavailable('event-store-unavailable', 'Event store unavailable', 'The ledger\'s event store does not answer; retry the same request after Retry-After.', 2000);
   if (isStoreUnavailable(boom)) return unavailable('session-store-unavailable', 'Session store unavailable', 'The session store (Redis) is unreachable; retry shortly.');
   if (isLimiterUnavailable(boom)) return unavailable('rate-limiter-unavailable', 'Rate limiter unavailable', 'The rate limiter (Redis) is unreachable; retry shortly.');
   return undefined;

@@ -3,7 +3,16 @@ import type * as t from 'io-ts';
 import { JWT_STRATEGY } from './auth.js';
 import type { ParameterSpec, RequestBodySpec, RouteSpec, SecurityName } from './openapi.js';
 import type { JsonSchema } from './schema.js';
+import { validationProblem } from './problems.js';
 import { hapiValidator, jsonSchemaOf } from './schema.js';
+import { parseStrictJson, requireJsonContentType } from './strictJson.js';
+
+/** The query validator of a route that takes no query parameters. */
+const refuseAnyQuery = (value: unknown): t.TypeOf<t.Mixed> => {
+  const keys = typeof value === 'object' && value !== null ? Object.keys(value) : [];
+  if (keys.length > 0) throw validationProblem('query', keys.slice(0, 20).map((k) => ({ path: k.slice(0, 64), message: 'is not allowed' })));
+  return {};
+};
 
 /**
  * One definition per route: method, path, io-ts codecs for params, query and
@@ -14,7 +23,8 @@ import { hapiValidator, jsonSchemaOf } from './schema.js';
 export type HapiStrategyOf = Readonly<Record<SecurityName, string>>;
 
 /** hapi strategy names behind the document's security schemes. */
-export const strategies: HapiStrategyOf = { bearerJwt: JWT_STRATEGY, sora2Session: 'sora2-session' };
+// API keys have no hapi strategy: the compatible routes authenticate in their handlers (adapters/http/compat).
+export const strategies: HapiStrategyOf = { bearerJwt: JWT_STRATEGY, sora2Session: 'sora2-session', apiKey: 'api-key' };
 
 export type RouteInput<P, Q, A> = {
   readonly payload: P;
@@ -72,10 +82,18 @@ export const defineRoute = <P extends Codec = t.UnknownC, Q extends Codec = t.Un
         };
   const parameters = [...parametersOf(params, 'path'), ...parametersOf(query, 'query'), ...(headers ?? [])];
   const spec: RouteSpec = { ...doc, ...(parameters.length === 0 ? {} : { parameters }), ...(requestBody === undefined ? {} : { requestBody }) };
+  // A route that neither declares a query codec nor documents query parameters its handler reads
+  // (an OAuth redirect does) takes no query at all: `?userId=bob` is refused, never silently ignored.
+  const readsOwnQuery = (headers ?? []).some((h) => h.in === 'query');
+  const payloadValidator = payload === undefined ? undefined : hapiValidator(payload, 'payload');
   const validate = {
     ...(params === undefined ? {} : { params: hapiValidator(params, 'params') }),
-    ...(query === undefined ? {} : { query: hapiValidator(query, 'query') }),
-    ...(payload === undefined ? {} : { payload: hapiValidator(payload, 'payload') }),
+    ...(query !== undefined ? { query: hapiValidator(query, 'query') } : readsOwnQuery ? {} : { query: refuseAnyQuery }),
+  };
+  // hapi validates only parsed payloads, so the raw body is parsed and decoded right before the handler.
+  const decodePayload: Lifecycle.Method = (request, h) => {
+    if (payloadValidator !== undefined) (request as { payload: unknown }).payload = payloadValidator(parseStrictJson(request.payload));
+    return h.continue;
   };
   const route: ServerRoute = {
     method: def.method,
@@ -86,9 +104,13 @@ export const defineRoute = <P extends Codec = t.UnknownC, Q extends Codec = t.Un
       description: def.summary,
       tags: ['api', ...def.tags],
       ...(Object.keys(validate).length === 0 ? {} : { validate }),
+      // Bodies are read raw and parsed here (strictJson.ts): a Content-Type is required and duplicate keys are refused.
       ...(payload === undefined
         ? {}
-        : { payload: { allow: 'application/json', parse: true, output: 'data' as const, ...(maxBytes === undefined ? {} : { maxBytes }) } }),
+        : {
+            payload: { parse: false, output: 'data' as const, ...(maxBytes === undefined ? {} : { maxBytes }) },
+            ext: { onPreAuth: { method: requireJsonContentType }, onPreHandler: { method: decodePayload } },
+          }),
       handler: (request, h) =>
         handler({ payload: request.payload as t.TypeOf<P>, query: request.query as t.TypeOf<Q>, params: request.params as t.TypeOf<A>, request, h }),
     },

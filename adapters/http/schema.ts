@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { FieldError } from './problems.js';
+import { USER_ID_MAX_LENGTH, USER_ID_PATTERN } from '../auth/userId.js';
 import { validationProblem } from './problems.js';
 
 /**
@@ -169,7 +170,7 @@ export const boundedString = (name: string, maxLength: number, pattern: RegExp, 
     { type: 'string', minLength: 1, maxLength, pattern: pattern.source, description },
   );
 
-export const UserId = boundedString('UserId', 200, /^[A-Za-z0-9._:@|+-]+$/, 'A ledger account id (the JWT `sub` of its owner).');
+export const UserId = boundedString('UserId', USER_ID_MAX_LENGTH, USER_ID_PATTERN, 'A ledger account id (the JWT `sub` of its owner).');
 export const ServiceName = boundedString('ServiceName', 64, /^[a-z0-9][a-z0-9._:-]*$/, 'What the credits pay for, e.g. "sora2" or "llm".');
 
 /** A whole number from a query string ("10"), within bounds. */
@@ -187,15 +188,30 @@ export const intFromString = (name: string, min: number, max: number, descriptio
     { type: 'integer', minimum: min, maximum: max, description },
   );
 
-/** An RFC 3339 instant ("2025-10-14T08:57:00Z") decoded to ms since epoch. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Whether every field of an RFC 3339 date-time is in range for the calendar. Date.parse rolls
+ * `2025-02-30` over to March 2 without a word, so the day is checked against its month here.
+ */
+const isCalendarInstant = (text: string): boolean => {
+  const m = RFC3339.exec(text);
+  if (m === null) return false;
+  const [year, month, day, hour, minute, second = 0, offsetH = 0, offsetM = 0] = m.slice(1).map((x) => (x === undefined ? undefined : Number(x)));
+  if (year === undefined || month === undefined || day === undefined || hour === undefined || minute === undefined) return false;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59 || offsetH > 23 || offsetM > 59) return false;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= daysInMonth;
+};
+
+/** An RFC 3339 instant ("2025-10-14T08:57:00Z") decoded to ms since epoch; impossible calendar days are refused. */
 export const IsoInstant = described(
   new t.Type<number, string, unknown>(
     'IsoInstant',
     (u): u is number => typeof u === 'number',
     (u, c) => {
-      const ok = typeof u === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(u);
-      const ms = ok ? Date.parse(u) : Number.NaN;
-      return Number.isFinite(ms) ? t.success(ms) : t.failure(u, c, 'must be an RFC 3339 date-time such as 2025-10-14T08:57:00Z');
+      const ms = typeof u === 'string' && isCalendarInstant(u) ? Date.parse(u) : Number.NaN;
+      return Number.isFinite(ms) ? t.success(ms) : t.failure(u, c, 'must be an RFC 3339 date-time such as 2025-10-14T08:57:00Z, on a real calendar day');
     },
     (ms) => new Date(ms).toISOString(),
   ),

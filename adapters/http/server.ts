@@ -1,15 +1,22 @@
 import Hapi from '@hapi/hapi';
 import type { App } from '../app.js';
 import { registerJwtAuth } from './auth.js';
+import { installClientErrorHandler } from './clientError.js';
+import { apiKeyRoutes } from './apiKeys/routes.js';
+import { compatRouteSpecs, registerCompat } from './compat/plugin.js';
 import { creditRoutes, creditsPlugin } from './credits/plugin.js';
 import { docsRoutes } from './docsRoutes.js';
 import { makeIdempotency } from './idempotency.js';
 import { registerRequestLogging } from './logging.js';
 import type { RouteSpec } from './openapi.js';
+import { registerRequestIds } from './requestLog.js';
 import type { HttpMetrics } from './ops/metrics.js';
 import { instrumentServer, makeHttpMetrics } from './ops/metrics.js';
+import { registerLedgerRoutes } from './ledger/ledgerRoutes.js';
 import { opsRoutes } from './ops/opsRoutes.js';
 import { renderProblems } from './problems.js';
+import { registerHttpTracing } from '../observability/httpTracing.js';
+import { usageApiRoutes, usagePlugin } from './usage/plugin.js';
 import { mcpPlugin } from '../mcp/mcpPlugin.js';
 import type { OAuthClient } from '../../application/signin/oauthClient.js';
 import { googleOAuthFromConfig, publicBaseUrl } from '../auth/googleOAuth.js';
@@ -59,11 +66,15 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
       security: { hsts: false, xframe: 'deny', noSniff: true, referrer: 'no-referrer' },
     },
   });
+  // Malformed HTTP never reaches hapi: answered with problem+json, logged without a byte of the request (issue 11).
+  installClientErrorHandler(server.listener, app.logger);
   const startedAtMs = Date.now();
   const metrics = extras.metrics ?? makeHttpMetrics();
   server.ext('onPreResponse', renderProblems);
   instrumentServer(server, metrics);
+  registerHttpTracing(server);
   await registerRequestLogging(server, app.logger);
+  registerRequestIds(server, app.logger);
   registerJwtAuth(server, app.verifier);
   registerScopeGuard(server);
 
@@ -75,6 +86,10 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
 
   await server.register({ plugin: sora2Plugin, options: { app, ...extras.sora2 } });
   specs.push(...sora2RouteSpecs);
+
+  const usage = usageApiRoutes(app);
+  await server.register({ plugin: usagePlugin, options: { routes: usage } });
+  specs.push(...usage.map((r) => r.spec));
 
   // The OAuth authorization server issues HS256 access tokens the verifier accepts; with a JWKS verifier it is off.
   const base = publicBaseUrl(app.config);
@@ -95,6 +110,12 @@ export const makeHttpServer = async (app: App, extras: HttpExtras = {}): Promise
     plugin: mcpPlugin,
     options: { app, idempotency: creditsDeps.idempotency, videoJobs: () => sora2()?.jobs, version: API_VERSION, ...(oauthOn ? { authorizationServer: base } : {}) },
   });
+  specs.push(...registerLedgerRoutes(server, app));
+  const keyRoutes = apiKeyRoutes(app);
+  server.route(keyRoutes.map((r) => r.route));
+  specs.push(...keyRoutes.map((r) => r.spec));
+  registerCompat(server, app);
+  specs.push(...compatRouteSpecs);
 
   const ops = opsRoutes({ app, metrics, gatewayStats: extras.gatewayStats ?? (() => ({ running: false })), startedAtMs });
   server.route(ops.map((r) => r.route));

@@ -41,6 +41,10 @@ export type LlmSetup = {
 export type LlmSetupOverrides = {
   readonly resilience?: Partial<ResilienceOptions>;
   readonly scriptedChunkDelayMs?: number;
+  /** More resilience hooks (metrics), called after the logging ones. */
+  readonly hooks?: ResilienceHooks;
+  /** Wraps each provider before the router gets it (metrics, tracing). */
+  readonly instrument?: (provider: LlmProvider) => LlmProvider;
 };
 
 const Env = t.partial({
@@ -165,7 +169,12 @@ export const makeProvidersFromEnv = (
   if (E.isLeft(parsed)) return parsed;
   const c = parsed.right;
 
-  const hooks = hooksFor(logger);
+  const logged = hooksFor(logger);
+  const extra = overrides.hooks ?? {};
+  const hooks: ResilienceHooks = {
+    onRetry: (e) => (logged.onRetry?.(e), extra.onRetry?.(e)),
+    onBreaker: (e) => (logged.onBreaker?.(e), extra.onBreaker?.(e)),
+  };
   const modelsFor = (name: ProviderName) => () => modelsOf(prices.current(), name);
   const scripted = (name: ProviderName, variable: string) => {
     logger?.warn({ provider: name, kind: 'scripted' }, `${variable} is not set: ${name} is served by the scripted provider`);
@@ -189,7 +198,7 @@ export const makeProvidersFromEnv = (
         ...(c.anthropicUrl !== undefined ? { baseURL: c.anthropicUrl } : {}),
       })
     : scripted('claude', 'ANTHROPIC_API_KEY');
-  const providers = [openai, claude];
+  const providers = [openai, claude].map(overrides.instrument ?? ((p: LlmProvider) => p));
   for (const p of providers) {
     if (p.kind === 'real') {
       const baseURL = p.name === 'openai' ? c.openaiUrl : c.anthropicUrl;

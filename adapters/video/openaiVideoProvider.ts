@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import OpenAI, { APIConnectionError, APIError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { VideoSeconds, VideoSize } from 'openai/resources/videos';
-import type { ProviderVideo, VideoProvider, VideoProviderError, VideoStatus } from '../../application/ports/videoProvider.js';
+import type { ListedVideo, ProviderVideo, VideoProvider, VideoProviderError, VideoStatus } from '../../application/ports/videoProvider.js';
 import { parseRetryAfterMs } from '../llm/llmErrors.js';
 import { planSora } from './soraParams.js';
 
@@ -12,7 +12,10 @@ import { planSora } from './soraParams.js';
  * (multipart POST /videos), `videos.retrieve` (GET /videos/{id}) and
  * `videos.downloadContent` (GET /videos/{id}/content). Creating a job is
  * never retried (a retry after a lost answer could start a second, unpaid
- * video); reads are retried by the SDK.
+ * video); reads are retried by the SDK. A creation whose answer never came
+ * (timeout, connection dropped after sending, 504) is reported `ambiguous`,
+ * and `list` (GET /videos, newest first) lets the caller find the job the
+ * provider may have started anyway.
  */
 export type OpenAiVideoProviderOptions = {
   readonly apiKey: string;
@@ -34,8 +37,40 @@ const VideoObject = t.intersection([
     seconds: t.union([t.string, t.number, t.null]),
     size: t.union([t.string, t.null]),
     error: t.union([t.null, t.partial({ code: t.union([t.string, t.null]), message: t.union([t.string, t.null]) })]),
+    model: t.union([t.string, t.null]),
+    prompt: t.union([t.string, t.null]),
+    created_at: t.union([t.number, t.null]),
   }),
 ]);
+
+/** A video object of the list, with what identifies the request that created it. */
+export const toListedVideo = (raw: unknown): ListedVideo | undefined => {
+  const video = toProviderVideo(raw);
+  const decoded = VideoObject.decode(raw);
+  if (E.isLeft(video) || E.isLeft(decoded)) return undefined;
+  const { model, prompt, created_at: createdAt } = decoded.right;
+  return {
+    ...video.right,
+    model: model ?? '',
+    ...(typeof prompt === 'string' ? { prompt } : {}),
+    createdAt: typeof createdAt === 'number' ? createdAt * 1000 : 0,
+  };
+};
+
+const notConnected = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Connection failures that prove the request never reached the provider (looked for down the cause chain). */
+const neverSent = (thrown: APIConnectionError): boolean => {
+  let cause: unknown = thrown.cause;
+  for (let depth = 0; depth < 5 && typeof cause === 'object' && cause !== null; depth++) {
+    const { code, errors } = cause as { code?: unknown; errors?: unknown };
+    if (typeof code === 'string' && notConnected.has(code)) return true;
+    // Happy-eyeballs connects report every address tried in an AggregateError.
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => typeof e === 'object' && e !== null && notConnected.has(String((e as { code?: unknown }).code)))) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+};
 
 const statusOf = (raw: string): VideoStatus => {
   if (raw === 'queued' || raw === 'in_progress' || raw === 'completed' || raw === 'failed') return raw;
@@ -62,18 +97,25 @@ export const toProviderVideo = (raw: unknown): E.Either<VideoProviderError, Prov
 };
 
 const classify = (thrown: unknown, id: string | undefined, nowMs: number): VideoProviderError => {
-  if (thrown instanceof APIConnectionError) return { _tag: 'VideoProviderUnavailable', message: thrown.message };
+  if (thrown instanceof APIConnectionTimeoutError) return { _tag: 'VideoProviderUnavailable', message: thrown.message, ambiguous: true };
+  if (thrown instanceof APIConnectionError) return { _tag: 'VideoProviderUnavailable', message: thrown.message, ...(neverSent(thrown) ? {} : { ambiguous: true }) };
   if (thrown instanceof APIError && typeof thrown.status === 'number') {
     const status = thrown.status;
     if (status === 404 && id !== undefined) return { _tag: 'VideoNotFound', id };
     if (status === 429 || status >= 500 || status === 408) {
       const retryAfterMs = parseRetryAfterMs(thrown.headers, nowMs);
-      return { _tag: 'VideoProviderUnavailable', message: `provider answered ${status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+      return {
+        _tag: 'VideoProviderUnavailable',
+        message: `provider answered ${status}`,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        // A gateway timeout answers for a provider that may still be working on the request.
+        ...(status === 504 ? { ambiguous: true } : {}),
+      };
     }
     return { _tag: 'VideoRejected', message: thrown.message, status };
   }
-  // undici reports a dropped socket as TypeError: terminated / fetch failed.
-  if (thrown instanceof Error) return { _tag: 'VideoProviderUnavailable', message: thrown.message };
+  // undici reports a dropped socket as TypeError: terminated / fetch failed; the request may have been sent.
+  if (thrown instanceof Error) return { _tag: 'VideoProviderUnavailable', message: thrown.message, ambiguous: true };
   return { _tag: 'VideoProviderUnavailable', message: String(thrown) };
 };
 
@@ -106,6 +148,11 @@ export const makeOpenAiVideoProvider = (options: OpenAiVideoProviderOptions): Vi
         return toProviderVideo(video);
       }),
     retrieve: (id) => attempt(id, async () => toProviderVideo(await client.videos.retrieve(id))),
+    list: ({ limit }) =>
+      attempt(undefined, async () => {
+        const page = await client.videos.list({ limit: Math.min(Math.max(limit, 1), 100), order: 'desc' });
+        return E.right(page.data.map(toListedVideo).filter((v): v is ListedVideo => v !== undefined));
+      }),
     content: (id) =>
       attempt(id, async () => {
         const response = await client.videos.downloadContent(id, {}, { timeout: options.downloadTimeoutMs ?? 300_000 });

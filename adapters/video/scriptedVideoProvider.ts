@@ -15,9 +15,10 @@ export type ScriptedVideoOptions = {
   readonly stepsToFinish?: number;
   /** Jobs kept; the oldest are forgotten first. Default 1000. */
   readonly maxJobs?: number;
+  readonly now?: () => number;
 };
 
-type Job = { readonly plan: VideoPlan; readonly fails: boolean; polls: number };
+type Job = { readonly plan: VideoPlan; readonly fails: boolean; readonly prompt: string; readonly createdAt: number; polls: number };
 
 /** An `ftyp` box and a note: enough for a client to see an MP4 signature. */
 export const scriptedVideoBytes = (id: string, plan: VideoPlan): Uint8Array => {
@@ -48,7 +49,7 @@ export const makeScriptedVideoProvider = (options: ScriptedVideoOptions = {}): V
     plan: planSora,
     create: async (plan, prompt) => {
       const id = `video_scripted_${++counter}`;
-      jobs.set(id, { plan, fails: prompt.includes('[fail]'), polls: 0 });
+      jobs.set(id, { plan, fails: prompt.includes('[fail]'), prompt, createdAt: (options.now ?? Date.now)(), polls: 0 });
       if (jobs.size > maxJobs) {
         const oldest = jobs.keys().next().value;
         if (oldest !== undefined) jobs.delete(oldest);
@@ -61,6 +62,17 @@ export const makeScriptedVideoProvider = (options: ScriptedVideoOptions = {}): V
       job.polls += 1;
       return E.right(view(id, job));
     },
+    list: async ({ limit }) =>
+      E.right(
+        [...jobs.entries()]
+          .reverse()
+          .slice(0, Math.max(limit, 0))
+          .map(([id, job]) => {
+            // Listing is not a poll: the job does not move.
+            const shown = view(id, job);
+            return { ...shown, model: job.plan.model, prompt: job.prompt, createdAt: job.createdAt };
+          }),
+      ),
     content: async (id) => {
       const job = jobs.get(id);
       if (job === undefined || job.polls < steps || job.fails) return E.left({ _tag: 'VideoContentUnavailable', id, message: 'no content for this job' });

@@ -7,7 +7,11 @@ import { decodeClientFrame, errorFrame, wireError } from './protocol.js';
 import { makeRegistry } from './registry.js';
 import { makeRequests } from './requests.js';
 import type { Conn, Peer, StopReason } from './types.js';
+import type { RequestLog } from './resumeBuffer.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
+import type { MessageBudgetLimits } from './budget.js';
+import { DEFAULT_BUDGET, fullBucket, makeUserBuckets, take } from './budget.js';
+import type { WsObserver } from '../observability/metrics.js';
 
 /**
  * The gateway's rules, independent of the socket library: who may connect,
@@ -20,6 +24,8 @@ export type GatewayLimits = {
   readonly maxInflightPerConnection: number;
   /** A socket with more than this queued and unsent is a slow client: it is dropped (its requests settle, resume stays possible). */
   readonly maxBufferedBytes: number;
+  /** Message and replay budgets; DEFAULT_BUDGET when left out. */
+  readonly budget?: MessageBudgetLimits;
 };
 
 export type GatewayDeps = {
@@ -30,6 +36,8 @@ export type GatewayDeps = {
   readonly logger: Logger;
   readonly now: () => number;
   readonly limits: GatewayLimits;
+  /** Told about connections and streams (Prometheus metrics); optional. */
+  readonly observer?: WsObserver;
 };
 
 export type Admission = { readonly ok: true } | { readonly ok: false; readonly reason: 'draining' | 'tooManyConnections' };
@@ -42,7 +50,10 @@ export const makeGateway = (deps: GatewayDeps) => {
   const peers = new Map<Conn, PeerWithPing>();
   let nextConnId = 1;
   let draining = false;
-  const totals = { accepted: 0, requests: 0, slowClientsDropped: 0, heartbeatTimeouts: 0 };
+  const totals = { accepted: 0, requests: 0, slowClientsDropped: 0, heartbeatTimeouts: 0, framesOverBudget: 0, closedOverBudget: 0, resumesRefused: 0 };
+  const budget = limits.budget ?? DEFAULT_BUDGET;
+  const userBuckets = makeUserBuckets(budget.perUser, deps.now);
+  const userBytes = makeUserBuckets(budget.bytesPerUser, deps.now);
 
   const send = (conn: Conn, frame: string) => {
     if (!conn.open) return;
@@ -55,7 +66,7 @@ export const makeGateway = (deps: GatewayDeps) => {
     }
   };
 
-  const requests = makeRequests({ completion: deps.completion, resume, logger, now: deps.now, send });
+  const requests = makeRequests({ completion: deps.completion, resume, logger, now: deps.now, send, ...(deps.observer === undefined ? {} : { observer: deps.observer }) });
 
   const refuse = (conn: Conn, id: string | null, code: Parameters<typeof wireError>[0], message: string, retryable = false, details = {}) =>
     send(conn, errorFrame(id, wireError(code, message, retryable, details)));
@@ -64,6 +75,7 @@ export const makeGateway = (deps: GatewayDeps) => {
   const drop = (conn: Conn, reason: StopReason) => {
     if (!conn.open) return;
     conn.open = false;
+    deps.observer?.connectionClosed();
     registry.remove(conn);
     peers.delete(conn);
     for (const running of [...conn.requests]) {
@@ -109,10 +121,64 @@ export const makeGateway = (deps: GatewayDeps) => {
     if (replay.kind === 'gap') {
       return refuse(conn, frame.id, 'RESUME_UNAVAILABLE', `chunks before seq ${replay.firstSeq} are no longer kept`, false, { firstSeq: replay.firstSeq });
     }
+    const refused = replayRefusal(conn, log, replay.frames, running === undefined ? replay.terminal : undefined);
+    if (refused !== undefined) {
+      totals.resumesRefused += 1;
+      return refuse(conn, frame.id, 'RATE_LIMIT_EXCEEDED', refused.message, refused.retryAfterMs !== undefined, refused.details);
+    }
     // Attach before sending the backlog: both happen in this tick, so no chunk can slip between them.
     if (running !== undefined) requests.attach(running, conn);
     for (const frameText of replay.frames) send(conn, frameText);
     if (running === undefined && replay.terminal !== undefined) send(conn, replay.terminal);
+  };
+
+  /**
+   * Why this replay may not be sent (per request: a replay count; per connection: a byte bucket), or
+   * undefined when it may. A replay of nothing is always allowed: it is how a client asks "anything new?".
+   */
+  const replayRefusal = (conn: Conn, log: RequestLog, frames: readonly string[], terminal: string | undefined) => {
+    let bytes = terminal?.length ?? 0;
+    for (const f of frames) bytes += f.length;
+    if (bytes === 0) return undefined;
+    if (log.replays >= budget.maxReplaysPerRequest) {
+      return { message: `request "${log.requestId}" was already replayed ${log.replays} times`, retryAfterMs: undefined, details: { limit: 'resumeReplays', maxReplays: budget.maxReplaysPerRequest } };
+    }
+    const taken = take(conn.budget.replayBytes, budget.replayBytesPerConnection, bytes, deps.now());
+    if (!taken.ok) {
+      const fits = bytes <= budget.replayBytesPerConnection.capacity;
+      return {
+        message: 'resume replay budget of this connection exceeded',
+        retryAfterMs: fits ? taken.retryAfterMs : undefined,
+        details: { limit: 'resumeBytes', bytes, ...(fits ? { retryAfterMs: taken.retryAfterMs } : {}) },
+      };
+    }
+    log.replays += 1;
+    return undefined;
+  };
+
+  /**
+   * Spends one frame from the connection's and the user's budget before the frame is even parsed.
+   * Over budget: an error frame (id null: the frame is not read), and past the strikes a close with 1008.
+   */
+  const admitFrame = (conn: Conn, bytes: number): boolean => {
+    const nowMs = deps.now();
+    const own = take(conn.budget.messages, budget.perConnection, 1, nowMs);
+    const frames = own.ok ? userBuckets.take(conn.userId, 1) : own;
+    // A frame larger than the whole byte burst can never pass: it is refused like any other over budget.
+    const shared = frames.ok ? userBytes.take(conn.userId, Math.min(bytes, budget.bytesPerUser.capacity + 1)) : frames;
+    if (shared.ok) return true;
+    totals.framesOverBudget += 1;
+    if (!take(conn.budget.strikes, budget.strikes, 1, nowMs).ok) {
+      totals.closedOverBudget += 1;
+      logger.warn({ connId: conn.id, userId: conn.userId }, 'connection closed: message budget exceeded');
+      conn.peer.close(1008, 'message budget exceeded');
+      drop(conn, 'budget');
+      return false;
+    }
+    const scope = own.ok ? 'user' : 'connection';
+    const limit = frames.ok ? 'bytes' : 'messages';
+    refuse(conn, null, 'RATE_LIMIT_EXCEEDED', `${limit === 'bytes' ? 'byte' : 'message'} budget exceeded for this ${scope}; slow down`, true, { limit, scope, retryAfterMs: shared.retryAfterMs });
+    return false;
   };
 
   return {
@@ -130,16 +196,34 @@ export const makeGateway = (deps: GatewayDeps) => {
         peer.close(admission === 'draining' ? 1001 : 1008, admission === 'draining' ? 'server shutting down' : 'too many connections for this user');
         return undefined;
       }
-      const conn: Conn = { id: nextConnId++, userId, tokenExpiresAtMs, peer, requests: new Set(), open: true, alive: true };
+      const nowMs = deps.now();
+      const conn: Conn = {
+        id: nextConnId++,
+        userId,
+        tokenExpiresAtMs,
+        peer,
+        requests: new Set(),
+        open: true,
+        alive: true,
+        budget: {
+          messages: fullBucket(budget.perConnection, nowMs),
+          strikes: fullBucket(budget.strikes, nowMs),
+          replayBytes: fullBucket(budget.replayBytesPerConnection, nowMs),
+        },
+      };
       registry.add(conn);
+      deps.observer?.connectionOpened();
       peers.set(conn, peer);
       totals.accepted += 1;
       return conn;
     },
 
     /** One incoming frame. Every frame that does not start, cancel or resume a request is answered by an error frame. */
-    message: (conn: Conn, text: string | undefined) => {
+    message: (conn: Conn, raw: string | undefined | (() => string | undefined), bytes?: number) => {
       if (!conn.open) return;
+      if (!admitFrame(conn, bytes ?? (typeof raw === 'string' ? raw.length : 0))) return;
+      // The server passes a thunk, so a frame over budget is never even decoded from UTF-8.
+      const text = typeof raw === 'function' ? raw() : raw;
       if (text === undefined) return refuse(conn, null, 'INVALID_REQUEST', 'binary frames are not accepted; send JSON text frames');
       const decoded = decodeClientFrame(text);
       if (E.isLeft(decoded)) return send(conn, errorFrame(decoded.left.id, decoded.left.error));

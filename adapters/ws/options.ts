@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Config } from '../config.js';
+import type { MessageBudgetLimits } from './budget.js';
 
 /**
  * The gateway's settings: the ones in adapters/config.ts (WS_*, RESUME_WINDOW_MS),
@@ -26,6 +27,8 @@ export type WsOptions = {
     readonly maxRequestsPerUser: number;
     readonly maxBytesTotal: number;
   };
+  /** Message and resume replay budgets (budget.ts, docs/protocol.md "Budgets"). */
+  readonly budget: MessageBudgetLimits;
 };
 
 const knobs = {
@@ -35,6 +38,15 @@ const knobs = {
   RESUME_MAX_BYTES_PER_USER: { min: 1024, max: 1_073_741_824, fallback: 4 * 1024 * 1024 },
   RESUME_MAX_REQUESTS_PER_USER: { min: 1, max: 100_000, fallback: 256 },
   RESUME_MAX_BYTES_TOTAL: { min: 1024, max: 17_179_869_184, fallback: 256 * 1024 * 1024 },
+  WS_MESSAGES_PER_SEC_PER_CONNECTION: { min: 1, max: 100_000, fallback: 20 },
+  WS_MESSAGE_BURST_PER_CONNECTION: { min: 1, max: 1_000_000, fallback: 40 },
+  WS_MESSAGES_PER_SEC_PER_USER: { min: 1, max: 1_000_000, fallback: 50 },
+  WS_MESSAGE_BURST_PER_USER: { min: 1, max: 10_000_000, fallback: 100 },
+  WS_MESSAGE_STRIKES: { min: 1, max: 100_000, fallback: 20 },
+  WS_BYTES_PER_SEC_PER_USER: { min: 1024, max: 17_179_869_184, fallback: 1024 * 1024 },
+  WS_BYTE_BURST_PER_USER: { min: 1024, max: 17_179_869_184, fallback: 4 * 1024 * 1024 },
+  RESUME_REPLAY_BYTES_PER_CONNECTION_PER_MIN: { min: 1024, max: 17_179_869_184, fallback: 8 * 1024 * 1024 },
+  RESUME_MAX_REPLAYS_PER_REQUEST: { min: 1, max: 100_000, fallback: 10 },
 } as const;
 
 type Knob = keyof typeof knobs;
@@ -72,5 +84,17 @@ export const wsOptionsFrom = (config: Config, env: Readonly<Record<string, strin
     maxBytesPerUser: knob(env, 'RESUME_MAX_BYTES_PER_USER'),
     maxRequestsPerUser: knob(env, 'RESUME_MAX_REQUESTS_PER_USER'),
     maxBytesTotal: knob(env, 'RESUME_MAX_BYTES_TOTAL'),
+  },
+  budget: {
+    perConnection: { capacity: knob(env, 'WS_MESSAGE_BURST_PER_CONNECTION'), perSecond: knob(env, 'WS_MESSAGES_PER_SEC_PER_CONNECTION') },
+    perUser: { capacity: knob(env, 'WS_MESSAGE_BURST_PER_USER'), perSecond: knob(env, 'WS_MESSAGES_PER_SEC_PER_USER') },
+    bytesPerUser: { capacity: knob(env, 'WS_BYTE_BURST_PER_USER'), perSecond: knob(env, 'WS_BYTES_PER_SEC_PER_USER') },
+    // Strikes come back at one a second: a client that paused after being told to is forgiven.
+    strikes: { capacity: knob(env, 'WS_MESSAGE_STRIKES'), perSecond: 1 },
+    replayBytesPerConnection: {
+      capacity: knob(env, 'RESUME_REPLAY_BYTES_PER_CONNECTION_PER_MIN'),
+      perSecond: knob(env, 'RESUME_REPLAY_BYTES_PER_CONNECTION_PER_MIN') / 60,
+    },
+    maxReplaysPerRequest: knob(env, 'RESUME_MAX_REPLAYS_PER_REQUEST'),
   },
 });

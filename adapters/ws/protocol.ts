@@ -84,6 +84,9 @@ export const CompletionFrame = t.intersection([
     provider: t.keyof({ openai: null, claude: null, auto: null }),
     maxTokens: intIn(`integer 1..${FRAME_LIMITS.maxTokensMax}`, 1, FRAME_LIMITS.maxTokensMax),
     temperature: Temperature,
+    /** W3C trace context of the caller (version 00); an unparsable one is ignored. */
+    traceparent: boundedString('string of at most 55 characters', 0, 55),
+    tracestate: boundedString('string of at most 512 characters', 0, 512),
   }),
 ]);
 export type CompletionFrame = t.TypeOf<typeof CompletionFrame>;
@@ -168,7 +171,11 @@ export type DoneInfo = {
   readonly usage: Usage;
   /** `stopped` when cancel, a disconnect or shutdown ended the stream early. */
   readonly ended: 'completed' | 'stopped';
+  /** Set when the gateway itself stopped the stream (its hold could not be kept, or STREAM_MAX_MS). */
+  readonly stopReason?: string;
   readonly credits: Settled;
+  /** Where the settlement is in the Merkle log (docs/audit.md). */
+  readonly receipt?: { readonly position: number; readonly leafHash: string } | undefined;
 };
 
 export const doneFrame = (id: string, info: DoneInfo): string =>
@@ -178,8 +185,10 @@ export const doneFrame = (id: string, info: DoneInfo): string =>
     provider: info.provider,
     model: info.model,
     ended: info.ended,
+    ...(info.stopReason === undefined ? {} : { stopReason: info.stopReason }),
     usage: { inputTokens: info.usage.inputTokens, outputTokens: info.usage.outputTokens, totalTokens: info.usage.inputTokens + info.usage.outputTokens },
-    credits: { charged: info.credits.charged, balance: info.credits.balance, available: info.credits.available },
+    credits: { charged: info.credits.charged, balance: info.credits.balance, available: info.credits.available, ...(info.credits.pending === true ? { pending: true } : {}) },
+    ...(info.receipt === undefined ? {} : { receipt: info.receipt }),
   });
 
 export const errorFrame = (id: string | null, error: WireError): string => JSON.stringify({ id, type: 'error', error });

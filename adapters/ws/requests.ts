@@ -2,10 +2,14 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { GatewayError } from '../../application/gateway/errors.js';
 import type { CompletionDone, CompletionRequest, MeteredCompletion } from '../../application/gateway/meteredCompletion.js';
 import type { Logger } from '../../application/ports/clock.js';
+import { isStoreUnavailable } from '../../application/ports/sessionStore.js';
+import { isEventStoreUnavailable } from '../../application/storeOutage.js';
 import type { CompletionFrame } from './protocol.js';
-import { doneFrame, errorFrame, toWireError, wireError } from './protocol.js';
+import { doneFrame, errorFrame, toWireError, wireError, type DoneInfo } from './protocol.js';
 import type { ResumeBuffer } from './resumeBuffer.js';
 import type { Conn, Running, StopReason } from './types.js';
+import type { WsObserver } from '../observability/metrics.js';
+import { contextFrom, endSpan, startSpan, withSpan } from '../observability/tracing.js';
 
 /**
  * Running requests: each one is a metered completion (application/gateway),
@@ -22,6 +26,7 @@ export type RequestsDeps = {
   readonly now: () => number;
   /** Sends to an open socket (and applies the slow-client rule). */
   readonly send: (conn: Conn, frame: string) => void;
+  readonly observer?: WsObserver;
 };
 
 type Outcome = E.Either<GatewayError, CompletionDone> | { readonly thrown: unknown };
@@ -54,6 +59,12 @@ export const makeRequests = (deps: RequestsDeps) => {
   };
 
   const terminalOf = (running: Running, outcome: Outcome): { frame: string; outcome: string; fields: Record<string, unknown> } => {
+    if (isThrown(outcome) && (isEventStoreUnavailable(outcome.thrown) || isStoreUnavailable(outcome.thrown))) {
+      // An outage, not a bug: the client may send the same request again shortly; nothing was charged twice.
+      logger.warn({ requestId: running.requestId, userId: running.userId, err: errorText(outcome.thrown) }, 'completion refused: a store is unavailable');
+      const error = wireError('SERVICE_UNAVAILABLE', 'the ledger store is unavailable; try again shortly', true, { retryAfterMs: 2000 });
+      return { frame: errorFrame(running.requestId, error), outcome: 'SERVICE_UNAVAILABLE', fields: {} };
+    }
     if (isThrown(outcome)) {
       logger.error({ requestId: running.requestId, userId: running.userId, err: errorText(outcome.thrown) }, 'completion failed unexpectedly');
       return { frame: errorFrame(running.requestId, wireError('INTERNAL', 'internal error', true)), outcome: 'INTERNAL', fields: {} };
@@ -65,7 +76,7 @@ export const makeRequests = (deps: RequestsDeps) => {
     }
     const done = outcome.right;
     return {
-      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, credits: done }),
+      frame: doneFrame(running.requestId, { provider: done.provider, model: done.model, usage: done.usage, ended: done.ended, ...(done.stopReason === undefined ? {} : { stopReason: done.stopReason }), credits: done, receipt: (done as { receipt?: DoneInfo['receipt'] }).receipt }),
       outcome: done.ended === 'completed' ? 'completed' : `stopped:${running.stopReason ?? 'unknown'}`,
       fields: {
         provider: done.provider,
@@ -73,6 +84,7 @@ export const makeRequests = (deps: RequestsDeps) => {
         inputTokens: done.usage.inputTokens,
         outputTokens: done.usage.outputTokens,
         credits: done.charged,
+        ...(done.pending === true ? { chargePending: true } : {}),
         held: done.held,
         balance: done.balance,
       },
@@ -91,6 +103,12 @@ export const makeRequests = (deps: RequestsDeps) => {
     deliver(running, terminal.frame);
     forget(running);
     const endedAt = now();
+    deps.observer?.streamEnded({
+      outcome: terminal.outcome === 'completed' ? 'completed' : terminal.outcome.startsWith('stopped') ? 'stopped' : 'error',
+      provider: typeof terminal.fields['provider'] === 'string' ? terminal.fields['provider'] : '',
+      firstChunkMs: running.firstChunkAtMs === undefined ? null : running.firstChunkAtMs - running.startedAtMs,
+      durationMs: endedAt - running.startedAtMs,
+    });
     logger.info(
       {
         event: 'llm_usage',
@@ -153,10 +171,13 @@ export const makeRequests = (deps: RequestsDeps) => {
           } else emit(running, text);
         },
       };
-      running.done = deps.completion
-        .run(requestOf(conn.userId, frame), sink, running.controller.signal)
+      deps.observer?.streamStarted();
+      // A W3C traceparent on the frame makes this request part of the caller's trace (provider calls included).
+      const span = startSpan('ws completion', contextFrom(frame), undefined, { 'ledger.request_id': frame.id, 'llm.model': frame.model });
+      running.done = withSpan(span, () => deps.completion.run(requestOf(conn.userId, frame), sink, running.controller.signal))
         .catch((thrown: unknown): Outcome => ({ thrown }))
-        .then((outcome) => finish(running, outcome))
+        .then((outcome) => withSpan(span, () => finish(running, outcome)))
+        .finally(() => endSpan(span))
         .catch((error: unknown) => logger.error({ requestId: frame.id, err: errorText(error) }, 'could not finish a request'));
       return running;
     },

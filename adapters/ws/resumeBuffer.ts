@@ -32,6 +32,8 @@ export type RequestLog = {
   terminal: string | undefined;
   bytes: number;
   endedAt: number | undefined;
+  /** Replays that sent at least one frame; bounded per request (budget.ts). */
+  replays: number;
 };
 
 export type Replay =
@@ -116,7 +118,7 @@ export const makeResumeBuffer = (limits: ResumeLimits, now: () => number) => {
       for (let victim = oldestEndedOf(fresh); fresh.logs.size >= limits.maxRequestsPerUser && victim !== undefined; victim = oldestEndedOf(fresh)) {
         drop(victim);
       }
-      const log: RequestLog = { userId, requestId, frames: [], firstSeq: 1, nextSeq: 1, terminal: undefined, bytes: 0, endedAt: undefined };
+      const log: RequestLog = { userId, requestId, frames: [], firstSeq: 1, nextSeq: 1, terminal: undefined, bytes: 0, endedAt: undefined, replays: 0 };
       fresh.logs.set(requestId, log);
       count += 1;
       return log;

@@ -6,13 +6,16 @@ import type { RawData, WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../../application/ports/tokenVerifier.js';
 import type { App } from '../app.js';
+import { connectionIdOfKey, KEY_CONNECTION_PREFIX, looksLikeApiKey, makeConnectionCompletion, presentedCredential } from '../auth/apiKeyAuth.js';
 import { extractToken, redactUrl } from '../auth/jwtRequest.js';
+import { installClientErrorHandler } from '../http/clientError.js';
 import type { Gateway } from './gateway.js';
 import { makeGateway } from './gateway.js';
 import type { WsOptions } from './options.js';
 import { wsOptionsFrom } from './options.js';
 import { makeResumeBuffer } from './resumeBuffer.js';
 import type { GatewayStats } from './stats.js';
+import { withSettlementReceipts } from '../http/ledger/receipts.js';
 
 export type { GatewayStats } from './stats.js';
 
@@ -60,6 +63,9 @@ const refusalFor = (error: { readonly _tag: string; readonly reason?: string }):
 const textOf = (data: RawData): string =>
   Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
 
+const sizeOf = (data: RawData): number =>
+  Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+
 const expiryOf = (principal: Principal): number | undefined => {
   const exp = principal.claims['exp'];
   return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
@@ -75,7 +81,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   const { logger } = app;
   const resume = makeResumeBuffer(options.resume, app.clock.now);
   const gateway: Gateway = makeGateway({
-    completion: app.completion,
+    completion: makeConnectionCompletion({ completion: withSettlementReceipts(app), keys: app.keys, keyed: app.keyed }),
     checkModel: (preference, model) => {
       const plan = app.llm.router.plan({ model, messages: [], maxTokens: 1 }, preference);
       return E.isLeft(plan) ? plan.left.message : undefined;
@@ -83,10 +89,12 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     resume,
     logger,
     now: app.clock.now,
+    observer: app.metrics.ws,
     limits: {
       maxConnectionsPerUser: options.maxConnectionsPerUser,
       maxInflightPerConnection: options.maxInflightPerConnection,
       maxBufferedBytes: options.maxBufferedBytes,
+      budget: options.budget,
     },
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
@@ -104,7 +112,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     });
     if (conn === undefined) return;
     sockets.add(ws);
-    ws.on('message', (data: RawData, isBinary: boolean) => gateway.message(conn, isBinary ? undefined : textOf(data)));
+    ws.on('message', (data: RawData, isBinary: boolean) => gateway.message(conn, isBinary ? undefined : () => textOf(data), sizeOf(data)));
     ws.on('pong', () => gateway.pong(conn));
     ws.on('error', (error: Error) => logger.debug({ connId: conn.id, err: error.message }, 'websocket error'));
     ws.on('close', (code: number) => {
@@ -127,7 +135,18 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     if (closing !== undefined) return refuse({ status: 503, code: 'SERVICE_UNAVAILABLE', message: 'server is shutting down' });
     let verified;
     try {
-      verified = await app.verifier.verify(extractToken(req.headers, req.url));
+      // An API key (Bearer, x-api-key or ?token=) is checked against its stream; anything else is a JWT.
+      const credential = presentedCredential(req.headers, req.url);
+      if (looksLikeApiKey(credential)) {
+        const key = await app.keys.authenticate(credential);
+        verified = E.isLeft(key)
+          ? E.left({ _tag: 'TokenInvalid' as const, reason: key.left._tag === 'KeyRevoked' ? 'api key revoked' : 'unknown api key' })
+          : E.right({ userId: connectionIdOfKey(key.right.keyId), claims: {} });
+      } else {
+        verified = await app.verifier.verify(extractToken(req.headers, req.url));
+        // A JWT subject may not pose as a key-authenticated connection.
+        if (E.isRight(verified) && verified.right.userId.startsWith(KEY_CONNECTION_PREFIX)) verified = E.left({ _tag: 'TokenInvalid' as const, reason: 'reserved subject' });
+      }
     } catch (error) {
       logger.error({ url, err: (error as Error).message }, 'token verification failed unexpectedly');
       return refuse({ status: 500, code: 'INTERNAL', message: 'internal error' });
@@ -153,6 +172,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket', Connection: 'Upgrade' }).end('WebSocket endpoint: connect with ws://\n');
   });
+  installClientErrorHandler(server, logger);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrade(req, socket, head).catch((error: unknown) => {
       logger.error({ err: (error as Error).message }, 'upgrade failed');

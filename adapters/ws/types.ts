@@ -1,4 +1,5 @@
 import type { CompletionFrame } from './protocol.js';
+import type { Bucket } from './budget.js';
 import type { RequestLog } from './resumeBuffer.js';
 
 /** The shapes shared by the gateway's modules (kept apart so that they import each other's types without a cycle). */
@@ -27,10 +28,12 @@ export type Conn = {
   open: boolean;
   /** Cleared at each heartbeat ping, set by the pong. */
   alive: boolean;
+  /** What this socket may still send (frames), be refused (strikes) and have replayed (bytes); budget.ts. */
+  readonly budget: { readonly messages: Bucket; readonly strikes: Bucket; readonly replayBytes: Bucket };
 };
 
 /** Why a request was stopped before the provider finished. */
-export type StopReason = 'cancel' | 'disconnect' | 'heartbeat' | 'slowClient' | 'shutdown';
+export type StopReason = 'cancel' | 'disconnect' | 'heartbeat' | 'slowClient' | 'shutdown' | 'budget';
 
 export type Running = {
   readonly requestId: string;

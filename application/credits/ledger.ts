@@ -28,9 +28,10 @@ export const decodeAccountEvent = (recorded: RecordedEvent): CreditAccountEvent 
   return E.isRight(decoded) ? decoded.right : undefined;
 };
 
-export const balancesOf = (state: CreditAccountState): Balances =>
+/** With `at`, `available` leaves out credit past its expiry at that instant, swept or not. */
+export const balancesOf = (state: CreditAccountState, at?: number): Balances =>
   state.status === 'open'
-    ? { balance: state.balance, held: state.held, available: available(state) }
+    ? { balance: state.balance, held: state.held, available: available(state, at) }
     : { balance: 0, held: 0, available: 0 };
 
 type Result<T> = Promise<E.Either<CreditAccountError, T & Balances & { readonly duplicate: boolean }>>;
@@ -55,7 +56,7 @@ export const makeLedger = (deps: LedgerDeps) => {
     if (E.isLeft(result)) return result;
     const { state, events } = result.right;
     if (state.status !== 'open') throw new Error(`account ${accountId} not open after ${command.type}`);
-    return E.right({ ...outcome(state), ...balancesOf(state), duplicate: events.length === 0 });
+    return E.right({ ...outcome(state), ...balancesOf(state, now()), duplicate: events.length === 0 });
   };
 
   const now = () => deps.clock.now();
@@ -65,7 +66,7 @@ export const makeLedger = (deps: LedgerDeps) => {
 
     openAccount: (accountId: string) => run(accountId, { type: 'OpenAccount', accountId, at: now() }, () => ({ accountId })),
 
-    grant: (input: { accountId: string; grantId: string; amount: number; expiresAt?: number; reason?: string; by?: string }) =>
+    grant: (input: { accountId: string; grantId: string; amount: number; expiresAt?: number; reason?: string; by?: string; priority?: number }) =>
       run(input.accountId, { type: 'GrantCredits', ...input, at: now() }, () => ({ grantId: input.grantId, amount: input.amount })),
 
     deduct: (input: { accountId: string; deductionId: string; amount: number; service: string; reason?: string; sessionId?: string; by?: string }) => {
@@ -76,6 +77,12 @@ export const makeLedger = (deps: LedgerDeps) => {
     refund: (input: { accountId: string; refundId: string; deductionId: string; amount: number; reason?: string; by?: string }) => {
       const { accountId, ...rest } = input;
       return run(accountId, { type: 'RefundDeduction', ...rest, at: now() }, () => ({ refundId: input.refundId, amount: input.amount }));
+    },
+
+    /** Refunds (part of) what a hold charged, settled or expired with progress; idempotent on refundId. */
+    refundSettlement: (input: { accountId: string; refundId: string; reservationId: string; amount: number; reason?: string; by?: string }) => {
+      const { accountId, ...rest } = input;
+      return run(accountId, { type: 'RefundSettlement', ...rest, at: now() }, () => ({ refundId: input.refundId, amount: input.amount }));
     },
 
     reserve: (input: { accountId: string; reservationId: string; amount: number; ttlMs: number; purpose: Purpose }, options?: HandleOptions) => {
@@ -103,6 +110,35 @@ export const makeLedger = (deps: LedgerDeps) => {
         options,
       ),
 
+    /**
+     * Records what a running hold has cost so far and moves its expiry to now + ttlMs.
+     * A repeat with the same charge, usage and expiry is a duplicate; the answer
+     * always carries the hold's recorded charge and expiry.
+     */
+    progress: (
+      input: { accountId: string; reservationId: string; charge: number; usage: Usage; priceSheetVersion: string; ttlMs: number },
+      options?: HandleOptions,
+    ): Result<{ readonly reservationId: string; readonly charged: number; readonly expiresAt: number }> => {
+      const at = now();
+      return run(
+        input.accountId,
+        {
+          type: 'RecordHoldProgress',
+          reservationId: input.reservationId,
+          charge: input.charge,
+          usage: input.usage,
+          priceSheetVersion: input.priceSheetVersion,
+          expiresAt: at + input.ttlMs,
+          at,
+        },
+        (state) => {
+          const hold = state.reservations.get(input.reservationId);
+          return { reservationId: input.reservationId, charged: hold?.progress?.charged ?? input.charge, expiresAt: hold?.expiresAt ?? at + input.ttlMs };
+        },
+        options,
+      );
+    },
+
     release: (input: { accountId: string; reservationId: string; reason: string }, options?: HandleOptions) =>
       run(
         input.accountId,
@@ -112,22 +148,25 @@ export const makeLedger = (deps: LedgerDeps) => {
       ),
 
     /** Expires due holds and due grants of one account; returns what it expired. */
-    sweep: async (accountId: string) => {
-      const result = await handler.handle(accountStream(accountId), { type: 'SweepExpired', at: now() });
+    sweep: async (accountId: string, options: { readonly holdGraceMs?: number } = {}) => {
+      // A sweep is never refused, so nothing else would make it look at the store: read the tail first,
+      // or the holds another (maybe dead) process took stay invisible to this one.
+      await handler.load(accountStream(accountId));
+      const result = await handler.handle(accountStream(accountId), { type: 'SweepExpired', at: now(), ...(options.holdGraceMs === undefined ? {} : { holdGraceMs: options.holdGraceMs }) });
       if (E.isLeft(result)) return result;
-      return E.right({ expired: result.right.events, ...balancesOf(result.right.state) });
+      return E.right({ expired: result.right.events, ...balancesOf(result.right.state, now()) });
     },
 
     /** Can `amount` be reserved now? Reads the tail first, so it sees other processes' writes. */
     check: async (accountId: string, amount: number) => {
       const view = await handler.load(accountStream(accountId));
-      const balances = balancesOf(view.state);
+      const balances = balancesOf(view.state, now());
       return { canSpend: Number.isSafeInteger(amount) && amount > 0 && amount <= balances.available, requested: amount, ...balances };
     },
 
     balance: async (accountId: string) => {
       const view = await handler.load(accountStream(accountId));
-      return { accountId, exists: view.state.status === 'open', revision: view.revision, ...balancesOf(view.state) };
+      return { accountId, exists: view.state.status === 'open', revision: view.revision, ...balancesOf(view.state, now()) };
     },
   };
 };

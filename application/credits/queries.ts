@@ -6,14 +6,19 @@ import { balancesOf, decodeAccountEvent } from './ledger.js';
 
 /** Read-side questions an auditor or a user asks of one account. */
 
-/** The balance as it was at `at` (ms): every event decided at or before that instant, folded. */
+/**
+ * The balance as it was at `at` (ms): the account's events the store
+ * committed at or before that instant, folded. Commit times are the store's
+ * own and follow its global order, so this is the account's part of the same
+ * prefix `audit --at` replays, whatever clock each writer had.
+ */
 export const balanceAt = async (store: EventStore, accountId: string, at: number) => {
   let state = creditAccountDecider.initialState;
   let revision = -1;
   for await (const recorded of store.readStream(accountStream(accountId))) {
     const event = decodeAccountEvent(recorded);
     if (event === undefined) throw new CorruptEvent(recorded.streamName, recorded.revision, recorded.type);
-    if (event.data.at > at) break;
+    if (recorded.committedAt > at) break;
     state = creditAccountDecider.evolve(state, event);
     revision = recorded.revision;
   }

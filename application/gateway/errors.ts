@@ -2,7 +2,17 @@
  * Why a metered completion did not (fully) happen. Adapters map these once:
  * the WebSocket error frame codes, and problem+json on REST.
  */
-export type Settled = { readonly charged: number; readonly balance: number; readonly available: number };
+export type Settled = {
+  readonly charged: number;
+  readonly balance: number;
+  readonly available: number;
+  /**
+   * True when the settlement could not be written yet (the store is down): it
+   * is being retried in the background and `charged` is what it will charge;
+   * `balance` and `available` are then what they will be once it is written.
+   */
+  readonly pending?: true;
+};
 
 export type GatewayError =
   | { readonly _tag: 'InvalidRequest'; readonly message: string }

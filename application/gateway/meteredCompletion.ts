@@ -1,15 +1,20 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { PriceSheet } from '../../domain/pricing/priceSheet.js';
-import type { Credits } from '../../domain/shared/money.js';
-import { chargeFor, holdFor, resolveMaxTokens, settleCharge } from '../../domain/pricing/charge.js';
+import { holdFor, resolveMaxTokens } from '../../domain/pricing/charge.js';
 import type { Ledger } from '../credits/ledger.js';
 import type { AccessControl } from '../permissions/access.js';
 import type { Clock, Ids, Logger } from '../ports/clock.js';
-import type { ChatMessage, LlmError, LlmStream, ProviderPreference, StreamItem, Usage } from '../ports/llmProvider.js';
+import type { ChatMessage, LlmStream, ProviderPreference, StreamItem, Usage } from '../ports/llmProvider.js';
 import { llmErrorOf } from '../ports/llmProvider.js';
 import type { ProviderCandidate, ProviderSelector } from '../ports/providerSelector.js';
 import type { RateLimiter } from '../ports/rateLimiter.js';
-import type { GatewayError, Settled } from './errors.js';
+import type { Supervisor } from '../supervisor.js';
+import type { GatewayError } from './errors.js';
+import type { Settlements } from './settlements.js';
+import { makeSettlements } from './settlements.js';
+import type { StreamHold } from './streamHold.js';
+import { openStreamHold } from './streamHold.js';
+import { finished, nothingCharged, providerError } from './outcomes.js';
 
 /**
  * One metered completion, in the order the design fixes: permission, rate
@@ -23,8 +28,14 @@ import type { GatewayError, Settled } from './errors.js';
  * reaches a client, and the store's round trip hides behind the provider's.
  *
  * Money: every path after a successful hold ends in exactly one settle (for
- * what the provider produced, never above the hold) or release. Only a crash
- * leaves a hold open, and hold expiry plus the sweeper covers that.
+ * what the provider produced, never above the hold) or release. While the
+ * stream runs, its usage so far is recorded on the hold every few seconds and
+ * the hold extended (holdKeeper.ts); a stream whose hold cannot be extended,
+ * or that reaches streamMaxMs, is stopped and settled. A settle the store
+ * cannot take now is retried in the background until written and the answer
+ * says `pending` (settlements.ts). A crash leaves a hold open: its expiry
+ * charges the last recorded progress. docs/architecture.md states the cost
+ * policy of stopped requests and its bound.
  */
 export type CompletionRequest = {
   readonly requestId: string;
@@ -36,16 +47,8 @@ export type CompletionRequest = {
   readonly temperature?: number;
 };
 
-export type CompletionDone = {
-  readonly provider: string;
-  readonly model: string;
-  readonly usage: Usage;
-  /** How the stream ended: normally, or stopped by the client (cancel, disconnect). */
-  readonly ended: 'completed' | 'stopped';
-  readonly reservationId: string;
-  readonly held: number;
-  readonly capped: boolean;
-} & Settled;
+import type { CompletionDone } from './outcomes.js';
+export type { CompletionDone };
 
 export type CompletionSink = {
   /** Called for each piece of text, only once the hold is durable. */
@@ -61,38 +64,26 @@ export type MeteredCompletionDeps = {
   readonly clock: Clock;
   readonly ids: Ids;
   readonly logger: Logger;
-  /** How long a hold lives if this process dies mid-stream; longer than any stream. */
+  /** How long a hold lives past its last progress record if this process dies mid-stream. */
   readonly holdTtlMs: number;
+  /** HOLD_PROGRESS_MS: least time between two progress records of a running stream's hold. Default 5000. */
+  readonly progressMs?: number;
+  /** STREAM_MAX_MS: a stream running this long is stopped and settled. Default 30 min. */
+  readonly streamMaxMs?: number;
+  /** Background settlement; default one of its own. */
+  readonly settlements?: Settlements;
+  readonly supervisor?: Supervisor;
+  /**
+   * The gateway's own count of output tokens in streamed text: the provider's
+   * reported output is never taken below it. Unset = the provider's report stands.
+   */
+  readonly countOutputTokens?: (model: string, text: string) => number;
 };
 
+export const DEFAULT_PROGRESS_MS = 5_000;
+export const DEFAULT_STREAM_MAX_MS = 30 * 60 * 1000;
+
 type Opened = { readonly stream: LlmStream; readonly iterator: AsyncIterator<StreamItem>; readonly first: Promise<IteratorResult<StreamItem>> };
-
-/** The outcome of a stream that ended (completed or stopped by the client), with what was settled. */
-const finished = (
-  candidate: ProviderCandidate,
-  usage: Usage,
-  ended: CompletionDone['ended'],
-  hold: { readonly reservationId: string; readonly held: number },
-  settled: Settled & { readonly capped: boolean },
-): { kind: 'done'; outcome: E.Either<GatewayError, CompletionDone> } => ({
-  kind: 'done',
-  outcome: E.right({ provider: candidate.provider.name, model: candidate.model, usage, ended, ...hold, ...settled }),
-});
-
-/** What settles when nothing was charged: the account as it stands. */
-const nothingCharged = (balances: { readonly balance: number; readonly available: number }) => ({
-  charged: 0,
-  balance: balances.balance,
-  available: balances.available,
-  capped: false,
-});
-
-const providerError = (llm: LlmError | undefined, thrown: unknown, settled?: Settled): GatewayError => ({
-  _tag: llm?._tag === 'ProviderUnavailable' || llm?._tag === 'ProviderRateLimited' ? 'ProviderUnavailable' : 'ProviderError',
-  message: llm?.message ?? (thrown instanceof Error ? thrown.message : 'provider failed'),
-  retryable: llm?.retryable ?? true,
-  ...(settled === undefined ? {} : { settled }),
-});
 
 export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
   const { ledger, clock, ids, logger } = deps;
@@ -109,46 +100,53 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     return { stream, iterator, first };
   };
 
-  const settle = async (userId: string, reservationId: string, held: number, sheet: PriceSheet, candidate: ProviderCandidate, usage: Usage, requestId: string) => {
-    const priced = chargeFor(sheet, candidate.model, usage);
-    // A model removed from the sheet mid-stream cannot be priced: charge the hold, which the client accepted.
-    const settlement = E.isRight(priced) ? settleCharge(held as Credits, priced.right) : { credits: held, capped: true };
-    if (settlement.capped) logger.warn({ requestId, model: candidate.model, usage, held }, 'usage priced above its hold; charged the hold');
-    const usageRecord = { provider: candidate.provider.name, model: candidate.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await ledger.settle(
-          { accountId: userId, reservationId, charge: settlement.credits, usage: usageRecord, priceSheetVersion: sheet.version },
-          { correlationId: requestId },
-        );
-        if (E.isLeft(result)) throw new Error(`settle refused: ${result.left._tag}`);
-        return { charged: result.right.charged, balance: result.right.balance, available: result.right.available, capped: settlement.capped };
-      } catch (error) {
-        // The store is down or the hold is gone: retry briefly, then leave it to expiry (the client is not charged).
-        if (attempt >= 3) throw error;
-        await clock.sleep(50 * attempt);
-      }
-    }
+  const settlements = deps.settlements ?? makeSettlements({ ledger, clock, ids, logger, ...(deps.supervisor === undefined ? {} : { supervisor: deps.supervisor }) });
+  const holdDeps = {
+    ledger,
+    settlements,
+    clock,
+    logger,
+    progressMs: deps.progressMs ?? DEFAULT_PROGRESS_MS,
+    holdTtlMs: deps.holdTtlMs,
+    streamMaxMs: deps.streamMaxMs ?? DEFAULT_STREAM_MAX_MS,
   };
 
-  const release = async (userId: string, reservationId: string, reason: string, requestId: string) => {
-    try {
-      await ledger.release({ accountId: userId, reservationId, reason }, { correlationId: requestId });
-    } catch (error) {
-      logger.error({ requestId, reservationId, err: (error as Error).message }, 'release failed; the hold will expire');
-    }
+  /** The provider's usage, its output never below the gateway's own count of what it streamed. */
+  const floored = (model: string, usage: Usage, streamed: readonly string[]): Usage => {
+    if (deps.countOutputTokens === undefined || streamed.length === 0) return usage;
+    const own = deps.countOutputTokens(model, streamed.join(''));
+    return own > usage.outputTokens ? { ...usage, outputTokens: own } : usage;
   };
 
-  /** Forwards the stream to the sink until it ends, fails, or the caller stops it. */
-  const pump = async (opened: Opened, sink: CompletionSink, signal: AbortSignal) => {
+  /**
+   * Forwards the stream to the sink until it ends, fails, or is stopped: by
+   * the caller, or by the hold keeper (the hold cannot be kept, or the stream
+   * ran too long), which aborts the upstream request. The keeper's progress
+   * writes are fired from here and never awaited between chunks.
+   */
+  const pump = async (opened: Opened, sink: CompletionSink, signal: AbortSignal, hold: StreamHold, upstream: AbortController) => {
     let usage: Usage | undefined;
+    let delivering = false;
     let next = opened.first;
     for (;;) {
       const item = await next;
       if (item.done === true) break;
       if (item.value.type === 'usage') usage = item.value.usage;
-      else if (item.value.text.length > 0 && !signal.aborted) sink.chunk(item.value.text);
-      if (signal.aborted) {
+      else if (item.value.text.length > 0 && !signal.aborted) {
+        // Before the first piece goes out the hold is judged once more: a hold whose append became durable
+        // only when it was already within its safety margin of expiring (a store that stalled the write)
+        // delivers nothing at all. Later pieces are judged after delivery, while the margin still holds.
+        if (!delivering && hold.keeper.check(usage ?? opened.stream.usageSoFar()) !== undefined) {
+          upstream.abort();
+          await opened.iterator.return?.().catch(() => undefined);
+          break;
+        }
+        delivering = true;
+        sink.chunk(item.value.text);
+      }
+      const stop = hold.keeper.check(usage ?? opened.stream.usageSoFar());
+      if (stop !== undefined) upstream.abort();
+      if (signal.aborted || stop !== undefined) {
         // Close the iterator too, so the adapter stops reading what the aborted request still had buffered.
         await opened.iterator.return?.().catch(() => undefined);
         break;
@@ -156,6 +154,15 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
       next = opened.iterator.next();
     }
     return usage ?? opened.stream.usageSoFar();
+  };
+
+  const consumeRate = async (userId: string, cost: { requests: number; tokens: number }): Promise<E.Either<GatewayError, true>> => {
+    try {
+      const rate = await deps.limiter.consume(userId, cost);
+      return rate.allowed ? E.right(true) : E.left({ _tag: 'RateLimited', retryAfterMs: rate.retryAfterMs, limit: rate.limit, retryable: rate.retryable });
+    } catch (error) {
+      return E.left({ _tag: 'LimiterUnavailable', message: (error as Error).message });
+    }
   };
 
   const run = async (req: CompletionRequest, sink: CompletionSink, signal: AbortSignal): Promise<E.Either<GatewayError, CompletionDone>> => {
@@ -167,15 +174,14 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     if (primary === undefined) return E.left({ _tag: 'InvalidRequest', message: `unknown model "${req.model}"` });
     const maxTokens = resolveMaxTokens(sheet, primary.model, req.maxTokens);
     if (E.isLeft(maxTokens)) return E.left({ _tag: 'InvalidRequest', message: `maxTokens must be 1..${'max' in maxTokens.left ? maxTokens.left.max : '?'} for ${req.model}` });
+    // The request is counted against the rate limit before the token estimate, the one step whose
+    // cost grows with the prompt: a flood is refused without tokenizing anything (issue 11).
+    const admitted = await consumeRate(req.userId, { requests: 1, tokens: 0 });
+    if (E.isLeft(admitted)) return admitted;
     const estimate = primary.provider.estimateInputTokens({ model: primary.model, messages: req.messages, maxTokens: maxTokens.right });
     const costTokens = estimate + maxTokens.right;
-    let rate;
-    try {
-      rate = await deps.limiter.consume(req.userId, { requests: 1, tokens: costTokens });
-    } catch (error) {
-      return E.left({ _tag: 'LimiterUnavailable', message: (error as Error).message });
-    }
-    if (!rate.allowed) return E.left({ _tag: 'RateLimited', retryAfterMs: rate.retryAfterMs, limit: rate.limit, retryable: rate.retryable });
+    const rated = await consumeRate(req.userId, { requests: 0, tokens: costTokens });
+    if (E.isLeft(rated)) return rated;
     const outcome = await tryCandidates(req, candidates, sheet, estimate, sink, signal);
     const actual = E.isRight(outcome) ? outcome.right.usage.inputTokens + outcome.right.usage.outputTokens : 0;
     deps.limiter.correctTokens(req.userId, { estimated: costTokens, actual }).catch(() => undefined);
@@ -227,7 +233,9 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     }
     try {
       const reservationId = ids.newId();
+      const startedAt = clock.now();
       let opened: Opened | undefined;
+      // A hold that cannot be written (the store is down) throws: the finally below aborts the request opened on the decision.
       const held = await ledger.reserve(
         { accountId: req.userId, reservationId, amount: hold.right.credits, ttlMs: deps.holdTtlMs, purpose: { service: 'llm', provider: candidate.provider.name, model: candidate.model, requestId: req.requestId } },
         { correlationId: req.requestId, onDecided: () => (opened = open(candidate, req, maxTokens, upstream.signal)) },
@@ -241,45 +249,63 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
         return { kind: 'done', outcome: E.left(error) };
       }
       const stream = opened ?? open(candidate, req, maxTokens, upstream.signal);
-      return await streamAndSettle(req, candidate, sheet, reservationId, hold.right.credits, stream, sink, signal);
+      const moneyHold = openStreamHold(holdDeps, {
+        userId: req.userId,
+        requestId: req.requestId,
+        reservationId,
+        held: hold.right.credits,
+        startedAt,
+        expiresAt: held.right.expiresAt,
+        reserved: held.right,
+        sheet,
+        candidate,
+      });
+      return await streamAndSettle(req, candidate, { reservationId, held: hold.right.credits }, moneyHold, stream, sink, signal, upstream);
     } finally {
       signal.removeEventListener('abort', stop);
+      // Whatever happened, the upstream request ends here: a refused or failed hold must not leave it
+      // generating for nobody or holding its provider slot (aborting a finished stream is a no-op).
+      upstream.abort();
     }
   };
 
   const streamAndSettle = async (
     req: CompletionRequest,
     candidate: ProviderCandidate,
-    sheet: PriceSheet,
-    reservationId: string,
-    held: number,
+    ids_: { readonly reservationId: string; readonly held: number },
+    hold: StreamHold,
     opened: Opened,
     sink: CompletionSink,
     signal: AbortSignal,
+    upstream: AbortController,
   ): Promise<Attempt> => {
-    let delivered = false;
-    const counting: CompletionSink = { chunk: (text) => ((delivered = true), sink.chunk(text)) };
+    const streamed: string[] = [];
+    const counting: CompletionSink = { chunk: (text) => (streamed.push(text), sink.chunk(text)) };
     try {
-      const usage = await pump(opened, counting, signal);
-      const settled = await settle(req.userId, reservationId, held, sheet, candidate, usage, req.requestId);
-      const ended = signal.aborted ? 'stopped' : 'completed';
-      return finished(candidate, usage, ended, { reservationId, held }, settled);
+      const usage = floored(candidate.model, await pump(opened, counting, signal, hold, upstream), streamed);
+      const settled = await hold.settle(usage);
+      const stopReason = hold.keeper.stopReason();
+      const ended = signal.aborted || stopReason !== undefined ? 'stopped' : 'completed';
+      return finished(candidate, usage, ended, ids_, settled, stopReason);
     } catch (thrown) {
       const llm = llmErrorOf(thrown);
-      const produced = llm?.partialUsage ?? opened.stream.usageSoFar();
-      if (!delivered && produced.outputTokens === 0) {
+      const produced = floored(candidate.model, llm?.partialUsage ?? opened.stream.usageSoFar(), streamed);
+      // Once the provider's stream started, a client stop costs the input it bills (policy in docs/architecture.md).
+      const startedAndStopped = signal.aborted && produced.inputTokens > 0;
+      if (streamed.length === 0 && produced.outputTokens === 0 && !startedAndStopped) {
         // Nothing reached the client and nothing was produced: the hold goes back in full, and another provider may try.
-        await release(req.userId, reservationId, llm?._tag ?? 'provider_failed', req.requestId);
+        await hold.release(llm?._tag ?? 'provider_failed');
         if (signal.aborted) {
-          return finished(candidate, produced, 'stopped', { reservationId, held }, nothingCharged(await ledger.balance(req.userId)));
+          return finished(candidate, produced, 'stopped', ids_, nothingCharged(await ledger.balance(req.userId)));
         }
         return { kind: 'failed', error: providerError(llm, thrown), fallback: llm?.retryable !== false };
       }
-      const settled = await settle(req.userId, reservationId, held, sheet, candidate, produced, req.requestId);
+      const settled = await hold.settle(produced);
       if (signal.aborted) {
-        return finished(candidate, produced, 'stopped', { reservationId, held }, settled);
+        return finished(candidate, produced, 'stopped', ids_, settled);
       }
-      return { kind: 'done', outcome: E.left(providerError(llm, thrown, { charged: settled.charged, balance: settled.balance, available: settled.available })) };
+      const { capped: _capped, ...charged } = settled;
+      return { kind: 'done', outcome: E.left(providerError(llm, thrown, charged)) };
     }
   };
 

@@ -35,6 +35,15 @@ export type RecordedEvent = NewEvent & {
    * order; gapless for memory/sqlite/postgres, opaque-but-monotonic for ESDB.
    */
   readonly position: number;
+  /**
+   * When the store committed the event (ms since epoch), by the store's own
+   * clock, never the writer's: memory and SQLite take it inside the write
+   * (SQLite inside its write transaction), PostgreSQL from the server's clock
+   * under the append lock, EventStoreDB from the server's `created`. Memory,
+   * SQLite and PostgreSQL never let it go backwards along the global order,
+   * so "the history at T" is always a prefix of that order.
+   */
+  readonly committedAt: number;
 };
 
 /**

@@ -58,8 +58,24 @@ export type VideoProviderError =
   | { readonly _tag: 'VideoNotFound'; readonly id: string }
   /** The content is not ready or no longer available. */
   | { readonly _tag: 'VideoContentUnavailable'; readonly id: string; readonly message: string }
-  /** Network failure, timeout, 429 or 5xx: nothing is known to have happened; may be retried. */
-  | { readonly _tag: 'VideoProviderUnavailable'; readonly message: string; readonly retryAfterMs?: number };
+  /**
+   * Network failure, timeout, 429 or 5xx; may be retried. `ambiguous` is set
+   * when the request may have reached the provider and done its work anyway
+   * (a timeout or a connection dropped after sending): a creation answered so
+   * must be looked up with `list` before it is called failed.
+   */
+  | { readonly _tag: 'VideoProviderUnavailable'; readonly message: string; readonly retryAfterMs?: number; readonly ambiguous?: boolean };
+
+/** A job as the provider's list shows it, with what identifies the request that created it. */
+export type ListedVideo = ProviderVideo & {
+  readonly model: string;
+  readonly seconds?: number;
+  readonly size?: string;
+  /** The prompt as the provider recorded it, when it says. */
+  readonly prompt?: string;
+  /** When the provider created it (ms since epoch). */
+  readonly createdAt: number;
+};
 
 export type VideoProvider = {
   /** "openai" or "scripted", for logs and usage records. */
@@ -69,4 +85,6 @@ export type VideoProvider = {
   readonly create: (plan: VideoPlan, prompt: string) => Promise<E.Either<VideoProviderError, ProviderVideo>>;
   readonly retrieve: (id: string) => Promise<E.Either<VideoProviderError, ProviderVideo>>;
   readonly content: (id: string) => Promise<E.Either<VideoProviderError, VideoContent>>;
+  /** The most recent jobs of this API key, newest first (at most `limit`), to reconcile ambiguous creations. */
+  readonly list: (options: { readonly limit: number }) => Promise<E.Either<VideoProviderError, readonly ListedVideo[]>>;
 };

@@ -14,6 +14,8 @@ export type VideoError =
   | { readonly _tag: 'VideoProviderRejected'; readonly message: string }
   /** The provider could not be reached (network, 429, 5xx): nothing was charged. */
   | { readonly _tag: 'VideoProviderUnavailable'; readonly message: string; readonly retryAfterMs?: number }
-  | { readonly _tag: 'ContentUnavailable'; readonly jobId: string; readonly message: string };
+  | { readonly _tag: 'ContentUnavailable'; readonly jobId: string; readonly message: string }
+  /** The job completed after its hold ended and could not be charged: its content is not served. */
+  | { readonly _tag: 'JobUnpaid'; readonly jobId: string };
 
 export type VideoErrorTag = VideoError['_tag'];

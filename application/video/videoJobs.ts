@@ -12,6 +12,7 @@ import type { VideoError } from './errors.js';
 import type { VideoJobState } from './job.js';
 import { decodeVideoJobEvent, reservationIdOf, videoJobDecider, videoJobStream } from './job.js';
 import { makeJobSettlement } from './settlement.js';
+import { sha256Hex } from '../signin/secrets.js';
 
 /**
  * The Sora 2 use cases: generate (permission, price, hold, provider job),
@@ -29,6 +30,8 @@ export type VideoJobsDeps = {
   readonly logger: Logger;
   /** How long the hold of a job lasts; a job that takes longer is not charged. Default 2 h. */
   readonly holdTtlMs?: number;
+  /** How long a creation whose answer was lost is looked for in the provider's job list. Default 2 min. */
+  readonly reconcileGraceMs?: number;
   readonly handlerOptions?: HandlerOptions;
 };
 
@@ -40,6 +43,11 @@ export type GenerateInput = {
   readonly model?: string;
   /** The session the request came with (for logs). */
   readonly sessionId?: string;
+  /**
+   * The job's id when the caller fixes it (derived from its Idempotency-Key):
+   * a repeat finds the job and never takes a second hold or starts a second job.
+   */
+  readonly jobId?: string;
 };
 
 export type JobView = {
@@ -85,7 +93,15 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
     ids: deps.ids,
     ...(deps.handlerOptions === undefined ? {} : { options: deps.handlerOptions }),
   });
-  const settlement = makeJobSettlement({ handler, ledger, provider, clock, logger });
+  const settlement = makeJobSettlement({
+    handler,
+    ledger,
+    provider,
+    clock,
+    logger,
+    holdTtlMs,
+    ...(deps.reconcileGraceMs === undefined ? {} : { reconcileGraceMs: deps.reconcileGraceMs }),
+  });
 
   /** What the provider last said about running jobs, for status answers between polls. Bounded by open jobs. */
   const lastSeen = new Map<string, { status: VideoStatus; progress: number }>();
@@ -119,13 +135,25 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
     return E.right({ prompt, plan: plan.right, price: price.right });
   };
 
+  /** A job that already exists under a caller-fixed id: its view (a request still unconfirmed is reconciled first). */
+  const existing = async (jobId: string, userId: string): Promise<E.Either<VideoError, JobView> | undefined> => {
+    const { state } = await handler.load(videoJobStream(jobId));
+    if (state.status === 'none') return undefined;
+    if (state.job.userId !== userId) return E.left({ _tag: 'JobNotFound', jobId });
+    return state.status === 'requested' || state.status === 'running' ? advance(jobId) : E.right(viewOf(state));
+  };
+
   const generate = async (input: GenerateInput): Promise<E.Either<VideoError, JobView>> => {
     const permission = await deps.access.check(input.userId, 'sora2:use');
     if (!permission.allowed) return E.left({ _tag: 'Forbidden', action: 'sora2:use' });
     const ask = checkAsk(input);
     if (E.isLeft(ask)) return ask;
     const { prompt, plan, price } = ask.right;
-    const jobId = deps.ids.newId();
+    const jobId = input.jobId ?? deps.ids.newId();
+    if (input.jobId !== undefined) {
+      const repeat = await existing(jobId, input.userId);
+      if (repeat !== undefined) return repeat;
+    }
     const reservationId = reservationIdOf(jobId);
     const hold = await ledger.reserve({
       accountId: input.userId,
@@ -139,17 +167,11 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
       if (hold.left._tag === 'AccountNotOpen') return E.left({ _tag: 'InsufficientCredits', needed: price.credits, available: 0 });
       throw new Error(`video hold refused: ${hold.left._tag}`);
     }
-    const created = await provider.create(plan, prompt);
-    if (E.isLeft(created)) {
-      await ledger.release({ accountId: input.userId, reservationId, reason: `provider refused the job: ${created.left._tag}` });
-      return E.left(providerFailure(created.left));
-    }
-    const job = {
+    const common = {
       jobId,
       userId: input.userId,
       reservationId,
       provider: provider.name,
-      providerJobId: created.right.id,
       model: plan.model,
       seconds: plan.seconds,
       size: plan.size,
@@ -158,7 +180,20 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
       priceSheetVersion: price.priceSheetVersion,
       at: clock.now(),
     };
-    // If this append is lost (crash, store down), the hold expires and the job is never charged.
+    // Recorded before the provider is called: a creation whose answer is lost is then found again, never repeated.
+    const requested = await handler.handle(videoJobStream(jobId), { type: 'RequestJob', request: { ...common, promptHash: sha256Hex(prompt) } });
+    if (E.isLeft(requested)) throw new Error(`video job ${jobId} not recorded: ${requested.left._tag}`);
+    const created = await provider.create(plan, prompt);
+    if (E.isLeft(created)) {
+      if (created.left._tag === 'VideoProviderUnavailable' && created.left.ambiguous === true) {
+        // The provider may be rendering it: keep the hold; the poller (or a status call) reconciles with its job list.
+        logger.warn({ jobId, userId: input.userId, error: created.left }, 'video job creation answer lost; reconciling with the provider job list');
+        return E.right(viewOf({ status: 'requested', job: { ...common, promptHash: '' } }));
+      }
+      await settlement.fail(common, 'rejected', `provider refused the job: ${created.left._tag}`);
+      return E.left(providerFailure(created.left));
+    }
+    const job = { ...common, providerJobId: created.right.id };
     const recorded = await handler.handle(videoJobStream(jobId), { type: 'CreateJob', job });
     if (E.isLeft(recorded)) throw new Error(`video job ${jobId} not recorded: ${recorded.left._tag}`);
     lastSeen.set(jobId, { status: created.right.status, progress: created.right.progress });
@@ -175,6 +210,10 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
     const view = await handler.load(videoJobStream(jobId));
     const state = view.state;
     if (state.status === 'none') return E.left({ _tag: 'JobNotFound', jobId });
+    if (state.status === 'requested') {
+      const reconciled = await settlement.reconcile(state.job);
+      return reconciled.status === 'none' ? E.left({ _tag: 'JobNotFound', jobId }) : E.right(viewOf(reconciled));
+    }
     if (state.status !== 'running') return E.right(viewOf(state));
     const next = await settlement.drive(state.job, (seen) => lastSeen.set(jobId, seen));
     if (next.status !== 'running') lastSeen.delete(jobId);
@@ -187,6 +226,16 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
     return state;
   };
 
+  /** A user's jobs, newest first, from their ids (the job index keeps them); no provider call. */
+  const list = async (jobIds: readonly string[], userId: string): Promise<readonly JobView[]> => {
+    const views: JobView[] = [];
+    for (const jobId of jobIds) {
+      const state = await owned(jobId, userId);
+      if (state !== undefined) views.push(viewOf(state));
+    }
+    return views;
+  };
+
   return {
     generate,
     advance,
@@ -194,8 +243,9 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
     status: async (jobId: string, userId: string): Promise<E.Either<VideoError, JobView>> => {
       const state = await owned(jobId, userId);
       if (state === undefined) return E.left({ _tag: 'JobNotFound', jobId });
-      return state.status === 'running' ? advance(jobId) : E.right(viewOf(state));
+      return state.status === 'running' || state.status === 'requested' ? advance(jobId) : E.right(viewOf(state));
     },
+    list,
     content: async (jobId: string, userId: string): Promise<E.Either<VideoError, VideoContent>> => {
       const state = await owned(jobId, userId);
       if (state === undefined) return E.left({ _tag: 'JobNotFound', jobId });
@@ -203,6 +253,8 @@ export const makeVideoJobs = (deps: VideoJobsDeps) => {
         const status = state.status === 'running' ? (lastSeen.get(jobId)?.status ?? 'queued') : viewOf(state).status;
         return E.left({ _tag: 'JobNotCompleted', jobId, status });
       }
+      // A job that could not be paid for is not handed out.
+      if (state.completion.settlement === 'unpaid') return E.left({ _tag: 'JobUnpaid', jobId });
       const content = await provider.content(state.job.providerJobId);
       if (E.isLeft(content)) {
         if (content.left._tag === 'VideoProviderUnavailable') return E.left(providerFailure(content.left));

@@ -1,26 +1,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { absurd } from '../shared/decider.js';
-import { parseNonNegative, parsePositive } from '../shared/money.js';
+import { parsePositive } from '../shared/money.js';
+import { allocate, refundParts, spendableAt, splitCharge } from './burnDown.js';
 import type { CreditAccountCommand } from './commands.js';
+import type { Cmd, Decision } from './decision.js';
+import { checkId, conflict, expireReturned, fail, nothing, ok } from './decision.js';
+import { expireOne, progress, release, reserve, settle, sweep } from './decideHolds.js';
 import type { CreditAccountError } from './errors.js';
 import { insufficient } from './errors.js';
 import type { CreditAccountEvent } from './events.js';
 import type { CreditAccountState, OpenAccount } from './state.js';
-import { available } from './state.js';
-
-type Decision = E.Either<CreditAccountError, readonly CreditAccountEvent[]>;
-type Cmd<T extends CreditAccountCommand['type']> = Extract<CreditAccountCommand, { type: T }>;
-
-const ok = (...events: CreditAccountEvent[]): Decision => E.right(events);
-const nothing: Decision = E.right([]);
-const fail = (error: CreditAccountError): Decision => E.left(error);
-
-const conflict = (kind: Extract<CreditAccountError, { _tag: 'IdConflict' }>['kind'], id: string, field: string): Decision =>
-  fail({ _tag: 'IdConflict', kind, id, field });
-
-/** Ids are caller-chosen strings; an empty or huge one is a client bug, refused before it reaches history. */
-const checkId = (field: string, id: string): CreditAccountError | undefined =>
-  typeof id !== 'string' || id.length === 0 || id.length > 200 ? { _tag: 'InvalidId', field } : undefined;
 
 const grant = (cmd: Cmd<'GrantCredits'>, state: CreditAccountState): Decision => {
   const badId = checkId('grantId', cmd.grantId);
@@ -28,11 +17,13 @@ const grant = (cmd: Cmd<'GrantCredits'>, state: CreditAccountState): Decision =>
   const amount = parsePositive(cmd.amount);
   if (E.isLeft(amount)) return amount;
   if (cmd.expiresAt !== undefined && cmd.expiresAt <= cmd.at) return fail({ _tag: 'InvalidExpiry', at: cmd.at, expiresAt: cmd.expiresAt });
+  if (cmd.priority !== undefined && !Number.isSafeInteger(cmd.priority)) return fail({ _tag: 'InvalidPriority', value: cmd.priority });
   if (state.status === 'open') {
     const first = state.grants.get(cmd.grantId);
     if (first !== undefined) {
       if (first.amount !== cmd.amount) return conflict('grant', cmd.grantId, 'amount');
       if (first.expiresAt !== cmd.expiresAt) return conflict('grant', cmd.grantId, 'expiresAt');
+      if (first.priority !== (cmd.priority ?? 0)) return conflict('grant', cmd.grantId, 'priority');
       return nothing;
     }
   }
@@ -45,6 +36,7 @@ const grant = (cmd: Cmd<'GrantCredits'>, state: CreditAccountState): Decision =>
       ...(cmd.expiresAt === undefined ? {} : { expiresAt: cmd.expiresAt }),
       ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
       ...(cmd.by === undefined ? {} : { by: cmd.by }),
+      ...(cmd.priority === undefined || cmd.priority === 0 ? {} : { priority: cmd.priority }),
     },
   };
   // Granting to an account that does not exist yet opens it: an admin's first grant is how accounts begin.
@@ -53,20 +45,20 @@ const grant = (cmd: Cmd<'GrantCredits'>, state: CreditAccountState): Decision =>
   return ok(granted);
 };
 
+/** A direct spend, decided at its own instant: credit past its expiry is not spendable, swept or not. */
 const deduct = (cmd: Cmd<'DeductCredits'>, state: CreditAccountState): Decision => {
   const badId = checkId('deductionId', cmd.deductionId);
   if (badId) return fail(badId);
   const amount = parsePositive(cmd.amount);
   if (E.isLeft(amount)) return amount;
-  if (state.status === 'open') {
-    const first = state.deductions.get(cmd.deductionId);
-    if (first !== undefined) {
-      if (first.amount !== cmd.amount) return conflict('deduction', cmd.deductionId, 'amount');
-      if (first.service !== cmd.service) return conflict('deduction', cmd.deductionId, 'service');
-      return nothing;
-    }
+  if (state.status !== 'open') return fail(insufficient(amount.right, 0));
+  const first = state.deductions.get(cmd.deductionId);
+  if (first !== undefined) {
+    if (first.amount !== cmd.amount) return conflict('deduction', cmd.deductionId, 'amount');
+    if (first.service !== cmd.service) return conflict('deduction', cmd.deductionId, 'service');
+    return nothing;
   }
-  const free = available(state);
+  const free = spendableAt(state, cmd.at);
   if (amount.right > free) return fail(insufficient(amount.right, free));
   return ok({
     type: 'CreditsDeducted',
@@ -78,132 +70,78 @@ const deduct = (cmd: Cmd<'DeductCredits'>, state: CreditAccountState): Decision 
       ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
       ...(cmd.sessionId === undefined ? {} : { sessionId: cmd.sessionId }),
       ...(cmd.by === undefined ? {} : { by: cmd.by }),
+      allocation: allocate(state, amount.right, cmd.at),
     },
   });
 };
 
-const refund = (cmd: Cmd<'RefundDeduction'>, state: CreditAccountState): Decision => {
+type RefundCmd = Cmd<'RefundDeduction'> | Cmd<'RefundSettlement'>;
+const chargeIdOf = (cmd: RefundCmd) => (cmd.type === 'RefundDeduction' ? cmd.deductionId : cmd.reservationId);
+
+/** Checks shared by both refunds; `undefined` means "go on", a Decision is the answer. */
+const refundPreamble = (cmd: RefundCmd, state: CreditAccountState): Decision | OpenAccount => {
   const badId = checkId('refundId', cmd.refundId);
   if (badId) return fail(badId);
   const amount = parsePositive(cmd.amount);
   if (E.isLeft(amount)) return amount;
-  if (state.status === 'none') return fail({ _tag: 'DeductionNotFound', deductionId: cmd.deductionId });
+  const kind = cmd.type === 'RefundDeduction' ? 'deduction' : 'settlement';
+  const notFound: CreditAccountError =
+    cmd.type === 'RefundDeduction' ? { _tag: 'DeductionNotFound', deductionId: cmd.deductionId } : { _tag: 'SettlementNotFound', reservationId: cmd.reservationId };
+  if (state.status === 'none') return fail(notFound);
   const first = state.refunds.get(cmd.refundId);
   if (first !== undefined) {
-    if (first.deductionId !== cmd.deductionId) return conflict('refund', cmd.refundId, 'deductionId');
+    // Refund ids are one namespace: the same id cannot refund a deduction and a settlement.
+    if (first.kind !== kind || first.chargeId !== chargeIdOf(cmd)) return conflict('refund', cmd.refundId, kind === 'deduction' ? 'deductionId' : 'reservationId');
     if (first.amount !== cmd.amount) return conflict('refund', cmd.refundId, 'amount');
     return nothing;
   }
-  const deduction = state.deductions.get(cmd.deductionId);
+  return state;
+};
+
+/** Credit refunded goes back to the grants the charge took it from (burnDown.ts); to an expired grant it expires at once. */
+const refundDeduction = (cmd: Cmd<'RefundDeduction'>, state: CreditAccountState): Decision => {
+  const open = refundPreamble(cmd, state);
+  if (!('status' in open)) return open;
+  const deduction = open.deductions.get(cmd.deductionId);
   if (deduction === undefined) return fail({ _tag: 'DeductionNotFound', deductionId: cmd.deductionId });
   const refundable = deduction.amount - deduction.refunded;
-  if (amount.right > refundable) {
-    return fail({ _tag: 'RefundExceedsDeduction', deductionId: cmd.deductionId, requested: amount.right, refundable });
-  }
-  return ok({
+  if (cmd.amount > refundable) return fail({ _tag: 'RefundExceedsDeduction', deductionId: cmd.deductionId, requested: cmd.amount, refundable });
+  const event: CreditAccountEvent = {
     type: 'DeductionRefunded',
     data: {
       refundId: cmd.refundId,
       deductionId: cmd.deductionId,
-      amount: amount.right,
+      amount: cmd.amount,
       at: cmd.at,
       ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
       ...(cmd.by === undefined ? {} : { by: cmd.by }),
     },
-  });
+  };
+  return ok(event, ...expireReturned(open, refundParts(deduction.allocation, deduction.refunded, cmd.amount), cmd.at));
 };
 
-const reserve = (cmd: Cmd<'ReserveCredits'>, state: CreditAccountState): Decision => {
-  const badId = checkId('reservationId', cmd.reservationId);
-  if (badId) return fail(badId);
-  const amount = parsePositive(cmd.amount);
-  if (E.isLeft(amount)) return amount;
-  if (cmd.expiresAt <= cmd.at) return fail({ _tag: 'InvalidExpiry', at: cmd.at, expiresAt: cmd.expiresAt });
-  if (state.status === 'open') {
-    const first = state.reservations.get(cmd.reservationId);
-    if (first !== undefined) {
-      if (first.amount !== cmd.amount) return conflict('reservation', cmd.reservationId, 'amount');
-      if (first.expiresAt !== cmd.expiresAt) return conflict('reservation', cmd.reservationId, 'expiresAt');
-      if (first.purpose.service !== cmd.purpose.service) return conflict('reservation', cmd.reservationId, 'purpose');
-      return nothing;
-    }
-  }
-  const free = available(state);
-  if (amount.right > free) return fail(insufficient(amount.right, free));
-  return ok({
-    type: 'CreditsReserved',
-    data: { reservationId: cmd.reservationId, amount: amount.right, expiresAt: cmd.expiresAt, at: cmd.at, purpose: cmd.purpose },
-  });
-};
-
-const findHold = (state: CreditAccountState, reservationId: string) =>
-  state.status === 'open' ? state.reservations.get(reservationId) : undefined;
-
-const settle = (cmd: Cmd<'SettleReservation'>, state: CreditAccountState): Decision => {
-  const charge = parseNonNegative(cmd.charge);
-  if (E.isLeft(charge)) return charge;
-  const hold = findHold(state, cmd.reservationId);
-  if (hold === undefined) return fail({ _tag: 'ReservationNotFound', reservationId: cmd.reservationId });
-  if (hold.status === 'settled') {
-    return hold.charged === cmd.charge ? nothing : conflict('settlement', cmd.reservationId, 'charge');
-  }
-  if (hold.status !== 'open') return fail({ _tag: 'ReservationAlreadyResolved', reservationId: cmd.reservationId, status: hold.status });
-  if (charge.right > hold.amount) {
-    return fail({ _tag: 'ChargeExceedsHold', reservationId: cmd.reservationId, charge: charge.right, hold: hold.amount });
-  }
-  return ok({
-    type: 'ReservationSettled',
+const refundSettlement = (cmd: Cmd<'RefundSettlement'>, state: CreditAccountState): Decision => {
+  const open = refundPreamble(cmd, state);
+  if (!('status' in open)) return open;
+  const hold = open.reservations.get(cmd.reservationId);
+  // Only a resolved hold that charged (settled, or expired with progress) has a charge to refund.
+  if (hold === undefined || hold.status === 'open' || hold.status === 'released') return fail({ _tag: 'SettlementNotFound', reservationId: cmd.reservationId });
+  const charged = hold.charged ?? 0;
+  const refundable = charged - hold.refunded;
+  if (cmd.amount > refundable) return fail({ _tag: 'RefundExceedsSettlement', reservationId: cmd.reservationId, requested: cmd.amount, refundable });
+  const event: CreditAccountEvent = {
+    type: 'SettlementRefunded',
     data: {
+      refundId: cmd.refundId,
       reservationId: cmd.reservationId,
-      charged: charge.right,
-      released: hold.amount - charge.right,
-      usage: cmd.usage,
-      priceSheetVersion: cmd.priceSheetVersion,
+      amount: cmd.amount,
       at: cmd.at,
+      ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
+      ...(cmd.by === undefined ? {} : { by: cmd.by }),
     },
-  });
-};
-
-const release = (cmd: Cmd<'ReleaseReservation'>, state: CreditAccountState): Decision => {
-  const hold = findHold(state, cmd.reservationId);
-  if (hold === undefined) return fail({ _tag: 'ReservationNotFound', reservationId: cmd.reservationId });
-  if (hold.status === 'released') return nothing;
-  if (hold.status !== 'open') return fail({ _tag: 'ReservationAlreadyResolved', reservationId: cmd.reservationId, status: hold.status });
-  return ok({ type: 'ReservationReleased', data: { reservationId: cmd.reservationId, amount: hold.amount, reason: cmd.reason, at: cmd.at } });
-};
-
-const expireOne = (cmd: Cmd<'ExpireReservation'>, state: CreditAccountState): Decision => {
-  const hold = findHold(state, cmd.reservationId);
-  if (hold === undefined) return fail({ _tag: 'ReservationNotFound', reservationId: cmd.reservationId });
-  if (hold.status === 'expired') return nothing;
-  if (hold.status !== 'open') return fail({ _tag: 'ReservationAlreadyResolved', reservationId: cmd.reservationId, status: hold.status });
-  if (cmd.at < hold.expiresAt) return fail({ _tag: 'ReservationNotExpired', reservationId: cmd.reservationId, expiresAt: hold.expiresAt });
-  return ok({ type: 'ReservationExpired', data: { reservationId: cmd.reservationId, amount: hold.amount, at: cmd.at } });
-};
-
-/**
- * Expires due holds first (which frees credit), then due grants. A grant can
- * only lose what is not promised to an open hold: the part still pledged
- * stays in its lot and expires at a later sweep, once the hold resolves.
- */
-const sweep = (cmd: Cmd<'SweepExpired'>, state: OpenAccount): Decision => {
-  const events: CreditAccountEvent[] = [];
-  let held = state.held;
-  for (const id of state.openHolds) {
-    const hold = state.reservations.get(id);
-    if (hold === undefined || hold.expiresAt > cmd.at) continue;
-    events.push({ type: 'ReservationExpired', data: { reservationId: id, amount: hold.amount, at: cmd.at } });
-    held -= hold.amount;
-  }
-  let free = state.balance - held;
-  for (const lot of state.lots) {
-    if (lot.expiresAt > cmd.at || free === 0) continue;
-    const amount = Math.min(lot.remaining, free);
-    if (amount === 0) continue;
-    events.push({ type: 'GrantExpired', data: { grantId: lot.grantId, amount, at: cmd.at } });
-    free -= amount;
-  }
-  return E.right(events);
+  };
+  const spent = splitCharge(hold.allocation, charged).charged;
+  return ok(event, ...expireReturned(open, refundParts(spent, hold.refunded, cmd.amount), cmd.at));
 };
 
 export const decide = (command: CreditAccountCommand, state: CreditAccountState): Decision => {
@@ -215,11 +153,15 @@ export const decide = (command: CreditAccountCommand, state: CreditAccountState)
     case 'DeductCredits':
       return deduct(command, state);
     case 'RefundDeduction':
-      return refund(command, state);
+      return refundDeduction(command, state);
+    case 'RefundSettlement':
+      return refundSettlement(command, state);
     case 'ReserveCredits':
       return reserve(command, state);
     case 'SettleReservation':
       return settle(command, state);
+    case 'RecordHoldProgress':
+      return progress(command, state);
     case 'ReleaseReservation':
       return release(command, state);
     case 'ExpireReservation':

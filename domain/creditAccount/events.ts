@@ -36,12 +36,19 @@ export type Purpose = t.TypeOf<typeof Purpose>;
 
 const event = eventCodec;
 
+/**
+ * Which grants a spend took its credit from, in spending order (see
+ * burnDown.ts). Optional: histories written before allocations existed have
+ * none, and evolve derives one by the same rule.
+ */
+export const AllocationCodec = t.array(t.type({ grantId: t.string, amount: Amount }));
+
 export const AccountOpened = event('AccountOpened', t.type({ accountId: t.string, at: SafeInt }));
 export const CreditsGranted = event(
   'CreditsGranted',
   t.intersection([
     t.type({ grantId: t.string, amount: Amount, at: SafeInt }),
-    t.partial({ expiresAt: SafeInt, reason: t.string, by: t.string }),
+    t.partial({ expiresAt: SafeInt, reason: t.string, by: t.string, priority: SafeInt }),
   ]),
 );
 export const GrantExpired = event('GrantExpired', t.type({ grantId: t.string, amount: Amount, at: SafeInt }));
@@ -49,7 +56,7 @@ export const CreditsDeducted = event(
   'CreditsDeducted',
   t.intersection([
     t.type({ deductionId: t.string, amount: Amount, service: t.string, at: SafeInt }),
-    t.partial({ reason: t.string, sessionId: t.string, by: t.string }),
+    t.partial({ reason: t.string, sessionId: t.string, by: t.string, allocation: AllocationCodec }),
   ]),
 );
 export const DeductionRefunded = event(
@@ -61,7 +68,18 @@ export const DeductionRefunded = event(
 );
 export const CreditsReserved = event(
   'CreditsReserved',
-  t.type({ reservationId: t.string, amount: Amount, expiresAt: SafeInt, at: SafeInt, purpose: Purpose }),
+  t.intersection([
+    t.type({ reservationId: t.string, amount: Amount, expiresAt: SafeInt, at: SafeInt, purpose: Purpose }),
+    t.partial({ allocation: AllocationCodec }),
+  ]),
+);
+/** An admin's refund of (part of) what a hold charged, settled or expired with progress. */
+export const SettlementRefunded = event(
+  'SettlementRefunded',
+  t.intersection([
+    t.type({ refundId: t.string, reservationId: t.string, amount: Amount, at: SafeInt }),
+    t.partial({ reason: t.string, by: t.string }),
+  ]),
 );
 export const ReservationSettled = event(
   'ReservationSettled',
@@ -78,9 +96,28 @@ export const ReservationReleased = event(
   'ReservationReleased',
   t.type({ reservationId: t.string, amount: Amount, reason: t.string, at: SafeInt }),
 );
+export const ReservationProgressed = event(
+  'ReservationProgressed',
+  t.type({
+    reservationId: t.string,
+    charged: NonNegative,
+    usage: Usage,
+    priceSheetVersion: t.string,
+    expiresAt: SafeInt,
+    at: SafeInt,
+  }),
+);
+/**
+ * `amount` is the whole hold. `charged` (with the usage and price sheet of the
+ * last recorded progress) is what expiry took from the balance; histories
+ * written before progress existed have none, which means 0.
+ */
 export const ReservationExpired = event(
   'ReservationExpired',
-  t.type({ reservationId: t.string, amount: Amount, at: SafeInt }),
+  t.intersection([
+    t.type({ reservationId: t.string, amount: Amount, at: SafeInt }),
+    t.partial({ charged: NonNegative, usage: Usage, priceSheetVersion: t.string }),
+  ]),
 );
 
 export const CreditAccountEvent = t.union([
@@ -93,6 +130,8 @@ export const CreditAccountEvent = t.union([
   ReservationSettled,
   ReservationReleased,
   ReservationExpired,
+  ReservationProgressed,
+  SettlementRefunded,
 ]);
 export type CreditAccountEvent = t.TypeOf<typeof CreditAccountEvent>;
 export type CreditAccountEventType = CreditAccountEvent['type'];
@@ -107,6 +146,8 @@ export type CreditsReserved = Of<'CreditsReserved'>;
 export type ReservationSettled = Of<'ReservationSettled'>;
 export type ReservationReleased = Of<'ReservationReleased'>;
 export type ReservationExpired = Of<'ReservationExpired'>;
+export type ReservationProgressed = Of<'ReservationProgressed'>;
+export type SettlementRefunded = Of<'SettlementRefunded'>;
 
 export const accountStream = (accountId: string) => `account-${accountId}`;
 export const ACCOUNT_STREAM_PREFIX = 'account-';

@@ -10,6 +10,7 @@ export * from './commands.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './state.js';
+export * from './burnDown.js';
 export { decide } from './decide.js';
 
 export const creditAccountDecider: Decider<CreditAccountCommand, CreditAccountEvent, CreditAccountState, CreditAccountError> = {

@@ -10,6 +10,7 @@ import * as t from 'io-ts';
 export const actions = [
   'llm:use',
   'sora2:use',
+  'credits:deduct',
   'credits:grant',
   'credits:deduct-any',
   'credits:read-any',
@@ -29,13 +30,14 @@ export const Action = t.keyof(keysOf(actions), 'Action');
 export const Role = t.keyof(keysOf(roles), 'Role');
 
 export const rolePolicy: { readonly [R in Role]: readonly Action[] } = {
-  // What every new user may do: spend their own credits on the models.
-  user: ['llm:use', 'sora2:use'],
+  // What every new user may do: spend their own credits on the models and deduct them over REST.
+  // A user whose roles were all revoked can do none of it (issue 11).
+  user: ['llm:use', 'sora2:use', 'credits:deduct'],
   admin: actions,
   // Auditors read every account and change nothing.
   auditor: ['credits:read-any'],
   // The gateway's own identity: it meters other users' requests.
-  service: ['credits:deduct-any', 'credits:read-any', 'llm:use'],
+  service: ['credits:deduct', 'credits:deduct-any', 'credits:read-any', 'llm:use'],
 };
 
 /** The roles a user holds before any event: a stream with no history is an ordinary user. */

@@ -184,6 +184,28 @@ export const eventStoreContract = (name: string, factory: StoreFactory, options:
       expect(seen).toEqual(['Two', 'Three']);
     });
 
+    it('stamps each event with the store commit time, not the writer clock, non-decreasing in global order', async () => {
+      const s = uniqueStream('account');
+      const before = Date.now();
+      // recordedAt far in the past and in the future: a skewed writer must not move the commit time.
+      const skewed = (n: number, recordedAt: number): NewEvent => ({ ...event('A', { n }, n), metadata: { ...event('A', {}, n).metadata, recordedAt } });
+      await store.appendToStream(s, [skewed(0, before + 3_600_000)], 'no_stream')();
+      await store.appendToStream(s, [skewed(1, before - 3_600_000), skewed(2, 0)], 0)();
+      const after = Date.now();
+      const events = await collect(store.readStream(s));
+      expect(events).toHaveLength(3);
+      for (const e of events) {
+        expect(Number.isSafeInteger(e.committedAt)).toBe(true);
+        // Margins for a store whose clock (a database server) is not this process's.
+        expect(e.committedAt).toBeGreaterThanOrEqual(before - 2_000);
+        expect(e.committedAt).toBeLessThanOrEqual(after + 2_000);
+      }
+      const all = await collect(store.readAll());
+      for (let i = 1; i < all.length; i++) expect((all[i] as RecordedEvent).committedAt).toBeGreaterThanOrEqual((all[i - 1] as RecordedEvent).committedAt);
+      const viaAll = all.filter((e) => e.streamName === s).map((e) => e.committedAt);
+      expect(viaAll).toEqual(events.map((e) => e.committedAt));
+    });
+
     const large = options.largeStreamEvents ?? 100_000;
     it(
       `reads a large stream (${large} events) page by page`,

@@ -108,6 +108,16 @@ export const tokenVerifierContract = (name: string, factory: TokenVerifierFactor
       expect(E.isRight(await verify(goodClaims({ exp: nowS - 4 })))).toBe(true);
     });
 
+    it('refuses an exp beyond the maximum lifetime (30 days by default), 1e300 included', async () => {
+      for (const exp of [1e300, nowS + 31 * 86_400]) expect(refusal(await verify(goodClaims({ exp })))).toMatchObject({ _tag: 'TokenInvalid', reason: expect.stringContaining('JWT_MAX_LIFETIME') });
+      expect(E.isRight(await verify(goodClaims({ exp: nowS + 29 * 86_400 })))).toBe(true);
+    });
+
+    it('refuses a sub that cannot name an account (the user id rule of paths and bodies)', async () => {
+      for (const sub of ['has space', 'a/b', 'x'.repeat(201), 'ünï']) expect(refusal(await verify(goodClaims({ sub })))).toMatchObject({ _tag: 'TokenInvalid', reason: expect.stringContaining('"sub"') });
+      expect(E.isRight(await verify(goodClaims({ sub: 'google-oauth2|1234.5@x+y:z' })))).toBe(true);
+    });
+
     it('refuses a token that is not valid yet (nbf), within tolerance it passes', async () => {
       expect(refusal(await verify(goodClaims({ nbf: nowS + 6 })))).toEqual({
         _tag: 'TokenInvalid',

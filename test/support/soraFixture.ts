@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local server speaking the OpenAI videos API as the `openai` SDK uses it:
  * POST /v1/videos (multipart form: model, prompt, seconds, size), GET
- * /v1/videos/{id} and GET /v1/videos/{id}/content. Each job follows a script
+ * /v1/videos (the list, newest first), GET /v1/videos/{id} and GET
+ * /v1/videos/{id}/content. `loseNextCreateAnswer` creates the next job and
+ * then drops the connection without answering, as a timeout would. Each job follows a script
  * of statuses, one step per GET (the last one repeats); faults answer a
  * request with an error status in OpenAI's error format. Every request is
  * recorded, so a test can prove that no job was created.
@@ -32,6 +34,8 @@ export type SoraFixture = {
   readonly script: (...scripts: SoraScript[]) => void;
   /** The next request whose method and path start match answers with this fault. */
   readonly faultNext: (method: string, pathPrefix: string, fault: SoraFault) => void;
+  /** The next POST /v1/videos creates its job, then the connection drops before the answer. */
+  readonly loseNextCreateAnswer: () => void;
   readonly requests: () => readonly SoraRequest[];
   readonly creates: () => number;
   readonly contentOf: (id: string) => Uint8Array;
@@ -73,6 +77,7 @@ export const startSoraFixture = async (options: { readonly apiKey?: string } = {
   const faults: { method: string; pathPrefix: string; fault: SoraFault }[] = [];
   const log: SoraRequest[] = [];
   let counter = 0;
+  let loseCreateAnswer = false;
 
   const contentOf = (id: string) => new TextEncoder().encode(`\u0000\u0000\u0000\u0018ftypisom fixture video ${id}`);
 
@@ -106,8 +111,13 @@ export const startSoraFixture = async (options: { readonly apiKey?: string } = {
     if (prompt.length === 0) return apiError(res, 400, 'prompt is required', 'missing_required_parameter');
     if (!['4', '8', '12'].includes(seconds)) return apiError(res, 400, `Invalid value: '${seconds}'. Supported values are: '4', '8', and '12'.`, 'invalid_value');
     if (!(sizesByModel[model] ?? []).includes(size)) return apiError(res, 400, `Invalid size ${size} for model ${model}.`, 'invalid_value');
-    const job: Job = { id: `video_${(++counter).toString().padStart(6, '0')}`, model, prompt, seconds, size, createdAt: 1_760_000_000 + counter, script: scripts.shift() ?? defaultScript, polls: 0 };
+    const job: Job = { id: `video_${(++counter).toString().padStart(6, '0')}`, model, prompt, seconds, size, createdAt: Math.floor(Date.now() / 1000), script: scripts.shift() ?? defaultScript, polls: 0 };
     jobs.set(job.id, job);
+    if (loseCreateAnswer) {
+      loseCreateAnswer = false;
+      res.socket?.destroy();
+      return;
+    }
     send(res, 200, videoObject(job));
   };
 
@@ -124,6 +134,11 @@ export const startSoraFixture = async (options: { readonly apiKey?: string } = {
       return apiError(res, fault.status, fault.message ?? `fixture fault ${fault.status}`, null, fault.headers ?? {});
     }
     if (method === 'POST' && path === '/v1/videos') return create(req, res, entry);
+    if (method === 'GET' && path === '/v1/videos') {
+      const limit = Math.min(Math.max(Number(new URL(req.url ?? '/', 'http://fixture').searchParams.get('limit') ?? 20) || 20, 1), 100);
+      const data = [...jobs.values()].reverse().slice(0, limit).map(videoObject);
+      return send(res, 200, { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: jobs.size > data.length });
+    }
     const match = /^\/v1\/videos\/([^/]+)(\/content)?$/.exec(path);
     const job = match?.[1] === undefined ? undefined : jobs.get(match[1]);
     if (method !== 'GET' || match === null) return apiError(res, 404, 'Not found', 'not_found');
@@ -154,6 +169,9 @@ export const startSoraFixture = async (options: { readonly apiKey?: string } = {
     },
     faultNext: (method, pathPrefix, fault) => {
       faults.push({ method, pathPrefix, fault });
+    },
+    loseNextCreateAnswer: () => {
+      loseCreateAnswer = true;
     },
     requests: () => [...log],
     creates: () => log.filter((r) => r.method === 'POST' && r.path === '/v1/videos').length,

@@ -89,6 +89,8 @@ export const fromResolvedEvent = (resolved: ResolvedEvent): RecordedEvent => {
     streamName: event.streamId,
     revision: toRevision(event.revision, where),
     position: toPortPosition(position),
+    // The server's own commit time (its "created"), whatever the writer's clock said.
+    committedAt: event.created.getTime(),
   };
 };
 

@@ -16,7 +16,13 @@ import { makeLiveFeed } from '../shared/liveFeed.js';
  * same guarantees as the durable stores (expected revisions, global order,
  * catch-up subscriptions) so one contract suite can hold them all to account.
  */
-export const makeMemoryEventStore = (): EventStore => {
+export type MemoryEventStoreOptions = {
+  /** The store's own clock for commit times (ms). Default Date.now; tests pass a fake one. */
+  readonly now?: () => number;
+};
+
+export const makeMemoryEventStore = (options: MemoryEventStoreOptions = {}): EventStore => {
+  const now = options.now ?? Date.now;
   const all: RecordedEvent[] = [];
   const streams = new Map<string, RecordedEvent[]>();
   const feed = makeLiveFeed();
@@ -39,6 +45,8 @@ export const makeMemoryEventStore = (): EventStore => {
       });
     }
     const stream = streams.get(name) ?? [];
+    // One commit time per append, never before the previous commit: the global order is also the order of commit times.
+    const committedAt = Math.max(now(), all[all.length - 1]?.committedAt ?? Number.NEGATIVE_INFINITY);
     for (const event of events) {
       const recorded: RecordedEvent = {
         // Deep copy so later mutation by the caller cannot rewrite history.
@@ -48,6 +56,7 @@ export const makeMemoryEventStore = (): EventStore => {
         streamName: name,
         revision: stream.length,
         position: all.length,
+        committedAt,
       };
       stream.push(recorded);
       all.push(recorded);

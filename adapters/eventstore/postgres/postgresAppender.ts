@@ -91,7 +91,7 @@ export const makePostgresAppender = (pool: pg.Pool, sql: PostgresSql, hooks: Pos
     const planned = plan(appends, lastPosition, current);
     if (planned.rows.length > 0) {
       await hooks.beforeWrite?.();
-      await client.query({ ...sql.write, values: [`[${planned.rows.join(',')}]`] });
+      await client.query({ ...sql.write, values: [`[${planned.rows.join(',')}]`, lastPosition] });
     }
     await hooks.beforeCommit?.();
     await client.query(planned.rows.length > 0 ? sql.notifyAndCommit : 'COMMIT');

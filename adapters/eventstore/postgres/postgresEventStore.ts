@@ -42,6 +42,7 @@ type EventRow = {
   readonly type: string;
   readonly data: RecordedEvent['data'];
   readonly metadata: EventMetadata;
+  readonly committed_at: string;
 };
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
@@ -51,6 +52,7 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   type: row.type,
   data: row.data,
   metadata: row.metadata,
+  committedAt: Number(row.committed_at),
 });
 
 /** Wakes the feed on NOTIFY from any process; gives up quietly on error (polling remains). */
@@ -112,6 +114,10 @@ export const makePostgresEventStore = async (options: PostgresEventStoreOptions)
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
   // An idle client that loses its connection emits here; the pool replaces it.
   pool.on('error', () => undefined);
+  // A checked-out client has no 'error' listener of the pool's: without one, a server shutdown mid-query
+  // (57P01, found by the many-writer simulation) is an uncaught 'error' event that ends the process.
+  // The query itself still rejects, and its caller retries or answers 503.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await ensureSchema(pool, sql);
   } catch (error) {

@@ -30,6 +30,12 @@ import type pg from 'pg';
  * protocol: a violation makes the batch run again, and the check then sees
  * their rows and answers WrongExpectedRevision.
  *
+ * `committed_at` is the commit time in ms by the server's clock
+ * (clock_timestamp(), read under the advisory lock), never below the previous
+ * position's, so commit times follow the global order whatever the writers'
+ * own clocks say. Tables made before the column existed get it on start-up,
+ * filled from each event's recorded time (made non-decreasing along the order).
+ *
  * data and metadata are `json`, not `jsonb`: json keeps the text exactly as
  * written (key order, number spelling), which is cheaper and keeps what the
  * application wrote byte for byte.
@@ -76,6 +82,11 @@ export const postgresSql = (schemaName: string) => {
         metadata    json   NOT NULL,
         UNIQUE (stream_name, revision)
       );
+      ALTER TABLE ${schema}.events ADD COLUMN IF NOT EXISTS committed_at bigint;
+      UPDATE ${schema}.events e SET committed_at = m.c FROM (
+        SELECT position AS p, max(coalesce((metadata->>'recordedAt')::bigint, 0)) OVER (ORDER BY position) AS c FROM ${schema}.events
+      ) m WHERE e.committed_at IS NULL AND e.position = m.p;
+      ALTER TABLE ${schema}.events ALTER COLUMN committed_at SET NOT NULL;
       COMMIT`,
     /** Simple-query text (no parameters), so BEGIN and the lock cost one round trip. */
     beginAndLock: `BEGIN; ${lock}`,
@@ -89,18 +100,22 @@ export const postgresSql = (schemaName: string) => {
     },
     write: {
       name: `${schema}.write`,
-      text: `INSERT INTO ${schema}.events (position, stream_name, revision, type, data, metadata)
-        SELECT p, s, r, t, d, m FROM json_to_recordset($1::json) AS e(p bigint, s text, r bigint, t text, d json, m json)`,
+      // $2 is the last position before this batch: the new commit time never goes below its commit time.
+      text: `INSERT INTO ${schema}.events (position, stream_name, revision, type, data, metadata, committed_at)
+        SELECT p, s, r, t, d, m, greatest(
+          (extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+          coalesce((SELECT committed_at FROM ${schema}.events WHERE position = $2), 0))
+        FROM json_to_recordset($1::json) AS e(p bigint, s text, r bigint, t text, d json, m json)`,
     },
     notifyAndCommit: `SELECT pg_notify('${channel}', ''); COMMIT`,
     streamPage: {
       name: `${schema}.stream_page`,
-      text: `SELECT position, stream_name, revision, type, data, metadata FROM ${schema}.events
+      text: `SELECT position, stream_name, revision, type, data, metadata, committed_at FROM ${schema}.events
         WHERE stream_name = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
     },
     allPage: {
       name: `${schema}.all_page`,
-      text: `SELECT position, stream_name, revision, type, data, metadata FROM ${schema}.events
+      text: `SELECT position, stream_name, revision, type, data, metadata, committed_at FROM ${schema}.events
         WHERE position > $1 ORDER BY position LIMIT $2`,
     },
   } as const;

@@ -47,7 +47,7 @@ export type SqliteEventStore = EventStore & {
   readonly stats: () => WriterStats;
 };
 
-type EventRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string];
+type EventRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
   position: row[0],
@@ -56,6 +56,7 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   type: row[3],
   data: JSON.parse(row[4]) as RecordedEvent['data'],
   metadata: JSON.parse(row[5]) as EventMetadata,
+  committedAt: row[6],
 });
 
 /** Paged reads on the calling thread's own connection (WAL lets them run beside the writer). */
@@ -63,14 +64,14 @@ const makeReaders = (reader: BetterSqlite3.Database, pageSize: number) => {
   const streamId = reader.prepare('SELECT stream_id FROM streams WHERE stream_name = ?').pluck();
   const streamPage = reader
     .prepare(
-      `SELECT position, ? AS stream_name, revision, type, data, metadata FROM events
+      `SELECT position, ? AS stream_name, revision, type, data, metadata, committed_at FROM events
        WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
     )
     .raw();
   // CROSS JOIN makes SQLite walk events by position and look streams up by id.
   const allPage = reader
     .prepare(
-      `SELECT e.position, s.stream_name, e.revision, e.type, e.data, e.metadata
+      `SELECT e.position, s.stream_name, e.revision, e.type, e.data, e.metadata, e.committed_at
        FROM events e CROSS JOIN streams s ON s.stream_id = e.stream_id
        WHERE e.position > ? ORDER BY e.position LIMIT ?`,
     )

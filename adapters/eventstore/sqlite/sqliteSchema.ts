@@ -12,10 +12,15 @@ import type BetterSqlite3 from 'better-sqlite3';
  *   updating a streams row per append dirtied one more random page per append
  *   for every commit to write and sync. The unique index is also the last
  *   line of defence for optimistic concurrency.
+ * - `events.committed_at` (schema version 2) is the commit time in ms, taken
+ *   by the writer inside its write transaction and never below the previous
+ *   row's, so commit times follow the global order even when two processes'
+ *   clocks disagree. Files of version 1 get the column on first open, filled
+ *   from each event's recorded time (made non-decreasing along the order).
  * - data and metadata are JSON text written with JSON.stringify and read back
  *   with JSON.parse, so what comes back is what went in.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -29,8 +34,16 @@ CREATE TABLE IF NOT EXISTS events (
   type     TEXT    NOT NULL,
   data     TEXT    NOT NULL,
   metadata TEXT    NOT NULL,
+  committed_at INTEGER NOT NULL DEFAULT 0,
   UNIQUE (stream_id, revision)
 );`;
+
+/** Version 1 -> 2: add committed_at and fill it with the running maximum of the recorded times. */
+export const MIGRATE_V1_SQL = `
+ALTER TABLE events ADD COLUMN committed_at INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET committed_at = m.c FROM (
+  SELECT position AS p, max(coalesce(json_extract(metadata, '$.recordedAt'), 0)) OVER (ORDER BY position) AS c FROM events
+) AS m WHERE events.position = m.p;`;
 
 export type Synchronous = 'FULL' | 'NORMAL';
 
@@ -49,11 +62,11 @@ export const connectionPragmas = (synchronous: Synchronous, busyTimeoutMs: numbe
 
 /** SQL used by the writer thread (it receives these strings as data; see sqliteWriterThread.ts). */
 export const WRITER_SQL = {
-  lastPosition: 'SELECT coalesce(max(position), -1) FROM events',
+  lastPosition: 'SELECT position, committed_at FROM events ORDER BY position DESC LIMIT 1',
   selectStream: `SELECT stream_id, (SELECT max(revision) FROM events WHERE stream_id = streams.stream_id)
     FROM streams WHERE stream_name = ?`,
   insertStream: 'INSERT INTO streams (stream_name) VALUES (?)',
-  insertEvent: 'INSERT INTO events (position, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+  insertEvent: 'INSERT INTO events (position, stream_id, revision, type, data, metadata, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
 } as const;
 
 export type WriterSql = typeof WRITER_SQL;
@@ -95,7 +108,10 @@ export const openDatabase = (
       // IMMEDIATE takes the write lock first, so two processes creating the schema at once take turns.
       db.exec('BEGIN IMMEDIATE');
       try {
-        db.exec(SCHEMA_SQL);
+        // Read again under the lock: another process may have migrated meanwhile.
+        const current = db.prepare('PRAGMA user_version').pluck().get() as number;
+        if (current === 1) db.exec(MIGRATE_V1_SQL);
+        else if (current === 0) db.exec(SCHEMA_SQL);
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         db.exec('COMMIT');
       } catch (error) {

@@ -54,7 +54,7 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, config: WriterC
   for (const pragma of config.pragmas) db.exec(`PRAGMA ${pragma}`);
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
-  const lastPosition = db.prepare(config.sql.lastPosition).pluck();
+  const lastPosition = db.prepare(config.sql.lastPosition).raw();
   const selectStream = db.prepare(config.sql.selectStream).raw();
   const insertStream = db.prepare(config.sql.insertStream);
   const insertEvent = db.prepare(config.sql.insertEvent);
@@ -72,7 +72,7 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, config: WriterC
 
   // Checks the expected revision inside the write transaction (so it holds
   // across processes), then writes; returns the outcome and the new last position.
-  function apply(append: WireAppend, position: number): [WireOutcome, number] {
+  function apply(append: WireAppend, position: number, committedAt: number): [WireOutcome, number] {
     // A stream row exists only once the stream has events, so a row's max(revision) is never null.
     const row = selectStream.get(append.streamName) as [number, number] | undefined;
     const actual: ExpectedRevision = row === undefined ? 'no_stream' : row[1];
@@ -86,7 +86,7 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, config: WriterC
     for (let i = 0; i < count; i++) {
       const event = append.events[i] as WireEvent;
       next += 1;
-      insertEvent.run(next, streamId, first + i, event[0], event[1], event[2]);
+      insertEvent.run(next, streamId, first + i, event[0], event[1], event[2], committedAt);
     }
     return [{ kind: 'appended', nextExpectedRevision: last, position: next }, next];
   }
@@ -96,10 +96,14 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, config: WriterC
   // returned so the caller can run the others again without it.
   function attempt(appends: readonly WireAppend[], indexes: readonly number[], outcomes: WireOutcome[]): number | undefined {
     begin.run();
-    let position = lastPosition.get() as number;
+    const last = lastPosition.get() as [number, number] | undefined;
+    let position = last === undefined ? -1 : last[0];
+    // The commit time is read under the write lock and never goes below the
+    // last row's, whichever process wrote it: commit times follow positions.
+    const committedAt = Math.max(Date.now(), last === undefined ? 0 : last[1]);
     for (const i of indexes) {
       try {
-        const [outcome, next] = apply(appends[i] as WireAppend, position);
+        const [outcome, next] = apply(appends[i] as WireAppend, position, committedAt);
         outcomes[i] = outcome;
         position = next;
       } catch (error) {

@@ -9,6 +9,7 @@ import { defineRoute } from '../route.js';
 import { decodeInput } from '../schema.js';
 import { AccountParams, BalanceAtQuery, BalanceAtSchema, BalanceSchema, GrantBody, GrantSchema, HistoryQuery, HistorySchema, IdempotencyKey } from './codecs.js';
 import type { CreditsDeps } from './spend.js';
+import { grantReceipt } from '../ledger/receipts.js';
 
 /** Reading an account (balance, history, balance at an instant) and granting credits to it. */
 
@@ -135,8 +136,9 @@ const grantRoute = (deps: CreditsDeps): RouteDefinition =>
       const { duplicate, balance, held, available } = granted.right;
       metrics.ledgerCommand('grant', duplicate ? 'duplicate' : 'ok');
       if (!duplicate) metrics.creditsGranted(payload.credits);
+      const receipt = await grantReceipt(app, params.userId, grantId);
       return h
-        .response({ userId: params.userId, grantId, granted: payload.credits, duplicate, balance, held, available })
+        .response({ userId: params.userId, grantId, granted: payload.credits, duplicate, balance, held, available, ...receipt })
         .code(duplicate ? 200 : 201);
     },
   });

@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import type { JsonSchema } from '../schema.js';
 import { Amount, boundedString, intFromString, IsoInstant, ServiceName, UserId, withDescription } from '../schema.js';
+import { ReceiptSchema } from '../ledger/receipts.js';
 
 /** Inputs of the credits routes (decoded with io-ts) and the shapes of their answers (documented). */
 
@@ -80,6 +81,7 @@ export const DeductSchema: JsonSchema = {
     charged: int('Credits deducted.'),
     service: { type: 'string' },
     ...balanceProperties,
+    receipt: ReceiptSchema,
   },
 };
 
@@ -92,6 +94,7 @@ export const GrantSchema: JsonSchema = {
     granted: int('Credits granted.'),
     duplicate: { type: 'boolean', description: 'True when this grant id had already been applied (nothing changed).' },
     ...balanceProperties,
+    receipt: ReceiptSchema,
   },
 };
 

@@ -12,6 +12,7 @@ import type { RouteDefinition } from '../route.js';
 import { defineRoute } from '../route.js';
 import { decodeInput } from '../schema.js';
 import { CheckBody, CheckSchema, DeductBody, DeductSchema, IdempotencyKey } from './codecs.js';
+import { deductionReceipt } from '../ledger/receipts.js';
 
 /** POST /api/credits/check and POST /api/credits/deduct. */
 export type CreditsDeps = { readonly app: App; readonly metrics: HttpMetrics; readonly idempotency: Idempotency };
@@ -88,7 +89,7 @@ const deductRoute = ({ app, metrics, idempotency }: CreditsDeps): RouteDefinitio
       },
       ...commonProblems(),
       '402': problemResponse('Not enough available credits (problem type insufficient-credits); nothing was deducted.'),
-      '403': problemResponse('Another account was named without credits:deduct-any, or the account is suspended.'),
+      '403': problemResponse('The caller lacks credits:deduct (own account) or credits:deduct-any (another account), or the account is suspended.'),
       '409': problemResponse('The Idempotency-Key was used with another body, or the first request is still running.'),
       '413': problemResponse('The body is larger than HTTP_MAX_BODY_BYTES.'),
     },
@@ -96,8 +97,16 @@ const deductRoute = ({ app, metrics, idempotency }: CreditsDeps): RouteDefinitio
       const caller = credentialsOf(request);
       const key = keyOf(request.headers);
       const accountId = payload.userId ?? caller.userId;
-      await authorizeAccount(app.access, caller, accountId, 'credits:deduct-any');
-      await requireActiveAccount(app.access, accountId);
+      // Even one's own account needs credits:deduct (role user, service or admin): a user whose roles
+      // were all revoked cannot deduct (issue 11). Another account needs credits:deduct-any. A suspended
+      // user's own deduction is answered as account-suspended, which says more than forbidden.
+      if (accountId === caller.userId) {
+        await requireActiveAccount(app.access, accountId);
+        await authorizeAccount(app.access, caller, accountId, 'credits:deduct', { evenForSelf: true });
+      } else {
+        await authorizeAccount(app.access, caller, accountId, 'credits:deduct-any');
+        await requireActiveAccount(app.access, accountId);
+      }
       // Derived from caller and key, so a retry reaches the ledger as the same deduction even if the key store forgot it.
       const deductionId = ledgerIdFor('deduct', caller.userId, key);
       const request_ = { path: request.path, accountId, credits: payload.credits, service: payload.service, sessionId: payload.sessionId };
@@ -119,7 +128,8 @@ const deductRoute = ({ app, metrics, idempotency }: CreditsDeps): RouteDefinitio
         metrics.ledgerCommand('deduct', deducted.right.duplicate ? 'duplicate' : 'ok');
         if (!deducted.right.duplicate) metrics.creditsCharged(payload.service, payload.credits);
         const { balance, held, available } = deducted.right;
-        return { status: 200, body: { userId: accountId, deductionId, charged: payload.credits, service: payload.service, balance, held, available }, final: true };
+        const receipt = await deductionReceipt(app, accountId, deductionId);
+        return { status: 200, body: { userId: accountId, deductionId, charged: payload.credits, service: payload.service, balance, held, available, ...receipt }, final: true };
       });
       return respondIdempotent(h, result);
     },

@@ -55,7 +55,9 @@ export const health = async (app: App, startedAtMs: number) => {
   ]);
   const ready = store.ok && (redis === undefined || redis.ok);
   const providers = providerStatus(app);
-  const degraded = providers.some((p) => p.breaker === 'open');
+  const background = app.supervisor.state();
+  // A background task that keeps failing (store trouble) degrades the service without making it unready.
+  const degraded = providers.some((p) => p.breaker === 'open') || background.tasks.some((t) => t.consecutiveFailures > 0);
   return {
     status: !ready ? 'unavailable' : degraded ? 'degraded' : 'ok',
     live: true,
@@ -69,5 +71,6 @@ export const health = async (app: App, startedAtMs: number) => {
       tokens: { kind: app.verifier.kind },
       providers,
     },
+    background,
   };
 };

@@ -16,26 +16,43 @@ export type HttpMetrics = {
 
 export const makeHttpMetrics = (options: { readonly defaultMetrics?: boolean } = {}): HttpMetrics => {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges with _total, which promtool rejects; the per-type gauges without it remain.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
   const ledger = new Counter({
     name: 'ledger_commands_total',
     help: 'Ledger commands issued through the REST API, by command and outcome.',
     labelNames: ['command', 'outcome'] as const,
     registers: [registry],
   });
+  // credits_charged_total (WebSocket and REST alike) is derived from the ledger events in adapters/observability.
   const charged = new Counter({
-    name: 'credits_charged_total',
-    help: 'Credits deducted through the REST API, by service.',
+    name: 'http_credits_deducted_total',
+    help: 'Credits deducted through the REST deduct route, by service.',
     labelNames: ['service'] as const,
     registers: [registry],
   });
-  const granted = new Counter({ name: 'credits_granted_total', help: 'Credits granted through the REST API.', registers: [registry] });
+  const granted = new Counter({ name: 'http_credits_granted_total', help: 'Credits granted through the REST grant route.', registers: [registry] });
   return {
     registry,
     ledgerCommand: (command, outcome) => ledger.inc({ command, outcome }),
     creditsCharged: (service, amount) => charged.inc({ service }, amount),
     creditsGranted: (amount) => granted.inc(amount),
   };
+};
+
+/**
+ * The exposition of a server's registry and the application's (money, WebSocket,
+ * providers, store, projection), merged at scrape time. The projection's
+ * buffered events are committed first, so the money counters are as fresh as
+ * the ledger allows.
+ */
+export const exposition = async (own: Registry, app: Registry, beforeScrape?: () => Promise<void>): Promise<{ text: string; contentType: string }> => {
+  await beforeScrape?.().catch(() => undefined);
+  const merged = Registry.merge([own, app]);
+  return { text: await merged.metrics(), contentType: merged.contentType };
 };
 
 /**

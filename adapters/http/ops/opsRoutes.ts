@@ -3,6 +3,7 @@ import type { RouteDefinition } from '../route.js';
 import { defineRoute } from '../route.js';
 import { health, providerStatus } from './health.js';
 import type { HttpMetrics } from './metrics.js';
+import { exposition } from './metrics.js';
 
 /** /health, /health/live, /stats and /metrics: public, for load balancers and Prometheus. */
 export type OpsDeps = {
@@ -70,10 +71,13 @@ export const opsRoutes = (deps: OpsDeps): RouteDefinition[] => [
     path: '/metrics',
     operationId: 'getMetrics',
     summary: 'Prometheus metrics',
-    description: 'Prometheus text exposition: HTTP requests and latency by route and status, ledger commands, credits charged and granted, process metrics.',
+    description: 'Prometheus text exposition: HTTP requests and latency; credits, tokens, holds and completions from the ledger events; WebSocket connections, streams, time to first chunk; providers, store, projection, rate limits; process metrics. See docs/operations.md.',
     tags: ['operations'],
     security: [],
     responses: { '200': { description: 'Metrics.', contentType: 'text/plain', schema: { type: 'string' } } },
-    handler: async ({ h }) => h.response(await deps.metrics.registry.metrics()).type(deps.metrics.registry.contentType),
+    handler: async ({ h }) => {
+      const { text, contentType } = await exposition(deps.metrics.registry, deps.app.metrics.registry, deps.app.usage.runner.flush);
+      return h.response(text).type(contentType);
+    },
   }),
 ];

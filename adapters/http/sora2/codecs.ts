@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { promptMaxLength } from '../../../application/video/videoJobs.js';
 import type { JsonSchema } from '../schema.js';
-import { boundedString, described } from '../schema.js';
+import { boundedString, described, intFromString } from '../schema.js';
 
 /** Request and response shapes of the Sora 2 routes, with their JSON Schemas for the OpenAPI document. */
 
@@ -16,6 +16,14 @@ export const CodeQuery = t.type({ code: VerificationCode });
 
 export const JobId = boundedString('JobId', 100, /^[A-Za-z0-9_-]+$/, 'The jobId returned by POST /api/sora2/generate.');
 export const JobParams = t.type({ id: JobId });
+
+export const JobsQuery = t.partial({
+  limit: intFromString('limit', 1, 100, 'Page size, 1 to 100 (default 20).'),
+  offset: intFromString('offset', 0, 100_000, 'Jobs to skip, newest first (default 0).'),
+});
+
+/** Same rule as deduct's: 1 to 200 printable ASCII characters. */
+export const GenerateIdempotencyKey = boundedString('IdempotencyKey', 200, /^[\x21-\x7e]+$/, 'Unique per logical video (a UUID is ideal). A retry with the same key never takes a second hold or starts a second job.');
 
 const Prompt = described(
   new t.Type<string, string, unknown>(

@@ -10,7 +10,7 @@ import { defineRoute } from '../route.js';
 import { problem } from '../problems.js';
 import { boundedString } from '../schema.js';
 import type { JsonSchema } from '../schema.js';
-import type { Sora2Deps } from './routes.js';
+import type { RateLimiter } from '../../../application/ports/rateLimiter.js';
 import { signInErrorToProblem, signInNotConfigured } from './sora2Problems.js';
 import { sessionResponseSchema } from './codecs.js';
 
@@ -30,6 +30,9 @@ import { sessionResponseSchema } from './codecs.js';
  * The old flow put the one secret in the link, so whoever sent the link got
  * the session once the reader clicked through Google.
  */
+/** What the sign-in routes need (a structural slice of the plugin's Sora2Deps). */
+type Sora2Deps = { readonly signIn: SignIn | undefined; readonly limiter: RateLimiter; readonly publicUrl: string };
+
 const tags = ['sora2'];
 const noStore = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 const COOKIE = 'sora2_confirm';

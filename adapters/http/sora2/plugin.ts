@@ -6,6 +6,8 @@ import type { Secrets } from '../../../application/signin/secrets.js';
 import { cryptoSecrets } from '../../system/secrets.js';
 import type { SignIn } from '../../../application/signin/signIn.js';
 import { makeSignIn } from '../../../application/signin/signIn.js';
+import type { JobIndex } from '../../../application/video/jobIndex.js';
+import { makeJobIndex } from '../../../application/video/jobIndex.js';
 import type { VideoPoller } from '../../../application/video/poller.js';
 import { makeVideoPoller } from '../../../application/video/poller.js';
 import type { VideoJobs } from '../../../application/video/videoJobs.js';
@@ -13,6 +15,7 @@ import { makeVideoJobs } from '../../../application/video/videoJobs.js';
 import type { App } from '../../app.js';
 import { googleOAuthFromConfig, publicBaseUrl } from '../../auth/googleOAuth.js';
 import { videoProviderFromConfig } from '../../video/fromConfig.js';
+import { makeIdempotency } from '../idempotency.js';
 import { registerSora2SessionAuth } from './authScheme.js';
 import type { Sora2Deps } from './routes.js';
 import { sora2Routes } from './routes.js';
@@ -49,7 +52,7 @@ export type Sora2Exposed = {
   readonly video: VideoProvider;
 };
 
-export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readonly deps: Sora2Deps } => {
+export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readonly deps: Sora2Deps; readonly jobIndex: JobIndex } => {
   const { app } = options;
   const video = options.video ?? videoProviderFromConfig(app.config);
   const oauth = options.oauth ?? googleOAuthFromConfig(app.config, app.clock.now);
@@ -80,8 +83,10 @@ export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readon
     logger: app.logger,
     ...(options.holdTtlMs === undefined ? {} : { holdTtlMs: options.holdTtlMs }),
   });
-  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000 });
-  return { signIn, jobs, poller, video, deps: { signIn, jobs, limiter: app.limiter, publicUrl: publicBaseUrl(app.config) } };
+  const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000, supervisor: app.supervisor });
+  const jobIndex = makeJobIndex({ store: app.store, clock: app.clock, logger: app.logger, supervisor: app.supervisor });
+  const idempotency = makeIdempotency({ store: app.sessions.idempotency, logger: app.logger });
+  return { signIn, jobs, poller, video, jobIndex, deps: { signIn, jobs, jobIndex, idempotency, limiter: app.limiter, publicUrl: publicBaseUrl(app.config) } };
 };
 
 export const sora2Plugin: Plugin<Sora2PluginOptions> = {
@@ -95,6 +100,8 @@ export const sora2Plugin: Plugin<Sora2PluginOptions> = {
     server.route(devicePages(() => built.deps, pageSecret));
     const exposed: Sora2Exposed = { signIn: built.signIn, jobs: built.jobs, poller: built.poller, video: built.video };
     server.expose(exposed);
+    server.ext('onPreStart', () => built.jobIndex.start());
+    server.ext('onPostStop', () => built.jobIndex.stop());
     if (options.pollIntervalMs !== 0) {
       server.ext('onPreStart', () => built.poller.start());
       server.ext('onPostStop', () => built.poller.stop());

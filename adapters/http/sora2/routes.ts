@@ -4,17 +4,24 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { RateLimiter } from '../../../application/ports/rateLimiter.js';
 import type { SignIn } from '../../../application/signin/signIn.js';
+import type { Json } from '../../../application/ports/eventStore.js';
+import type { JobIndex } from '../../../application/video/jobIndex.js';
 import type { JobView, VideoJobs } from '../../../application/video/videoJobs.js';
 import { extractToken } from '../../auth/jwtRequest.js';
 import type { ParameterSpec, ResponseSpec, RouteSpec } from '../openapi.js';
 import { commonProblems, problemResponse } from '../openapi.js';
+import { respondIdempotent } from '../credits/spend.js';
+import type { Idempotency, Outcome } from '../idempotency.js';
+import { sha256Hex } from '../idempotency.js';
+import { problem, problemBody } from '../problems.js';
 import { consumeRestRequest } from '../rateLimit.js';
+import { decodeInput } from '../schema.js';
 import type { RouteDefinition } from '../route.js';
 import { defineRoute } from '../route.js';
 import { sessionOf } from './authScheme.js';
 import { deviceRoutes } from './deviceRoutes.js';
 import { callbackPage } from './callbackPage.js';
-import { GenerateBody, JobParams, jobSchema } from './codecs.js';
+import { GenerateBody, GenerateIdempotencyKey, JobParams, JobsQuery, jobSchema } from './codecs.js';
 import { signInErrorToProblem, signInNotConfigured, videoErrorToProblem } from './sora2Problems.js';
 
 /**
@@ -26,6 +33,8 @@ export type Sora2Deps = {
   /** Undefined when Google sign-in is not configured (the sign-in routes answer 503). */
   readonly signIn: SignIn | undefined;
   readonly jobs: VideoJobs;
+  readonly jobIndex: JobIndex;
+  readonly idempotency: Idempotency;
   readonly limiter: RateLimiter;
   /** Origin the browser and the GPT reach this server at (PUBLIC_URL). */
   readonly publicUrl: string;
@@ -119,6 +128,25 @@ const signInRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
   }),
 ];
 
+const idempotencyHeader = {
+  name: 'Idempotency-Key',
+  in: 'header' as const,
+  required: false,
+  description: 'Optional, recommended: unique per logical video (e.g. a UUID). A retry with the same key and body returns the same job (for 24 h) and never takes a second hold or starts a second job; another body is 409.',
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+};
+
+const keyOf = (headers: Readonly<Record<string, unknown>>): string | undefined => {
+  const raw = headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const decoded = decodeInput(GenerateIdempotencyKey, 'headers', raw);
+  if (E.isLeft(decoded)) throw problem(400, 'invalid-idempotency-key', 'Invalid Idempotency-Key', 'The Idempotency-Key must be 1 to 200 printable ASCII characters.');
+  return decoded.right;
+};
+
+/** The job id behind (user, key): the same on every retry, even if the key store forgot the key. */
+const jobIdFor = (userId: string, key: string): string => `job_${sha256Hex(`sora2-generate\n${userId}\n${key}`).slice(0, 40)}`;
+
 const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
   defineRoute({
     method: 'POST',
@@ -131,6 +159,7 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
     payload: GenerateBody,
     payloadDescription: 'What to generate.',
     payloadExample: { prompt: 'A beautiful sunset over the ocean', duration: 8, resolution: '1280x720' },
+    headers: [idempotencyHeader],
     maxBytes: 16_384,
     responses: {
       '202': json('The job was created; credits are on hold.', jobSchema),
@@ -138,14 +167,52 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
       '400': problemResponse('Invalid body, or a duration/resolution Sora 2 does not offer (see `allowed`).'),
       '402': problemResponse('Not enough credits; nothing was charged.'),
       '403': problemResponse('The account may not use Sora 2.'),
+      '409': problemResponse('The Idempotency-Key was used with another body, or its first request is still running.'),
       '422': problemResponse('The provider refused the prompt; nothing was charged.'),
     },
     handler: async ({ payload, request, h }) => {
       const { userId, sessionId } = sessionOf(request);
+      const key = keyOf(request.headers);
       await consumeRestRequest(deps().limiter, userId);
-      const created = await deps().jobs.generate({ userId, sessionId, ...payload });
-      if (E.isLeft(created)) throw videoErrorToProblem(created.left);
-      return h.response(jobBody(created.right, deps().publicUrl)).code(202);
+      if (key === undefined) {
+        const created = await deps().jobs.generate({ userId, sessionId, ...payload });
+        if (E.isLeft(created)) throw videoErrorToProblem(created.left);
+        return h.response(jobBody(created.right, deps().publicUrl)).code(202);
+      }
+      const jobId = jobIdFor(userId, key);
+      const result = await deps().idempotency.run({ scope: 'sora2-generate', callerId: userId, key, request: { path: request.path, ...payload } }, async (): Promise<Outcome> => {
+        const created = await deps().jobs.generate({ userId, sessionId, jobId, ...payload });
+        if (E.isRight(created)) return { status: 202, body: jobBody(created.right, deps().publicUrl) as unknown as Json, final: true };
+        const boom = videoErrorToProblem(created.left);
+        // A refusal is this key's outcome; an outage is not (the retry finds the same job id and never repeats it).
+        return { status: boom.output.statusCode, body: problemBody(boom, request.path) as unknown as Json, final: boom.output.statusCode < 500 };
+      });
+      return respondIdempotent(h, result);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/jobs',
+    operationId: 'listSora2Jobs',
+    summary: 'List my video jobs',
+    description: 'The jobs of this account, newest first, with their status and what they were charged. Does not poll the provider; open a job to refresh it.',
+    tags,
+    security: ['sora2Session'],
+    query: JobsQuery,
+    responses: {
+      '200': json('A page of jobs.', {
+        type: 'object',
+        required: ['jobs', 'total'],
+        properties: { jobs: { type: 'array', items: jobSchema }, total: { type: 'integer', description: 'Jobs of this account in all.' } },
+      }),
+      ...commonProblems(),
+    },
+    handler: async ({ query, request }) => {
+      const { userId } = sessionOf(request);
+      await consumeRestRequest(deps().limiter, userId);
+      const page = deps().jobIndex.jobsOf(userId, { limit: query.limit ?? 20, offset: query.offset ?? 0 });
+      const views = await deps().jobs.list(page.ids, userId);
+      return { jobs: views.map((view) => jobBody(view, deps().publicUrl)), total: page.total };
     },
   }),
   defineRoute({

@@ -75,6 +75,8 @@ export const videoErrorToProblem = (e: VideoError): Problem => {
       return gatewayErrorToProblem({ _tag: 'ProviderUnavailable', message: `${e.message}. Nothing was charged.`, retryable: true });
     case 'ContentUnavailable':
       return problem(502, 'content-unavailable', 'Video content unavailable', e.message, { jobId: e.jobId });
+    case 'JobUnpaid':
+      return problem(402, 'job-unpaid', 'Video not paid for', 'The job finished after its credit hold had ended and the account could not pay for it; its content is not served.', { jobId: e.jobId });
   }
 };
 
@@ -103,4 +105,5 @@ export const sora2ProblemTypes: readonly ProblemType[] = [
   entry('job-not-completed', 409, 'Video not ready', 'The job has not completed (see `jobStatus`); poll the job until it is completed.'),
   entry('video-rejected', 422, 'Video request rejected by the provider', 'The provider refused the prompt or parameters. Nothing was charged.'),
   entry('content-unavailable', 502, 'Video content unavailable', 'The provider no longer has the video content.'),
+  entry('job-unpaid', 402, 'Video not paid for', 'The job finished after its credit hold had ended (the service was down longer than the hold) and the account did not have the credits to pay for it then; its content is not served.'),
 ];

@@ -85,8 +85,10 @@ export const makeScriptedProvider = (options: ScriptedProviderOptions): LlmProvi
   const stream = (req: ChatRequest, signal: AbortSignal): LlmStream => {
     let text = '';
     let opened = false;
+    // Estimated once per stream: usageSoFar is called for every progress record and on every abort.
+    let inputTokens: number | undefined;
     const usageSoFar = (): Usage =>
-      opened ? { inputTokens: estimateInputTokens(req), outputTokens: countTextTokens(req.model, text) } : { inputTokens: 0, outputTokens: 0 };
+      opened ? { inputTokens: (inputTokens ??= estimateInputTokens(req)), outputTokens: countTextTokens(req.model, text) } : { inputTokens: 0, outputTokens: 0 };
     const aborted = () => llmFailure(llmError('Aborted', name, 'the request was aborted', false, text.length > 0 ? { partialUsage: usageSoFar() } : {}));
 
     async function* run(): AsyncGenerator<StreamItem> {

@@ -48,7 +48,10 @@ const frameArb: fc.Arbitrary<{ text: string } | { binary: Uint8Array }> = fc.one
 describe('WebSocket gateway: fuzzed frames', () => {
   let kit: Kit;
   beforeAll(async () => {
-    kit = await startKit({ env: { WS_MAX_PAYLOAD_BYTES: '65536', WS_MAX_INFLIGHT_PER_CONNECTION: '1000' } });
+    // The message budget is raised: this test sends 3000 frames at once on purpose (test/e2e/hostile covers the budget).
+    kit = await startKit({
+      env: { WS_MAX_PAYLOAD_BYTES: '65536', WS_MAX_INFLIGHT_PER_CONNECTION: '1000', WS_MESSAGE_BURST_PER_CONNECTION: '100000', WS_MESSAGE_BURST_PER_USER: '100000' },
+    });
   });
   afterAll(() => kit.stop());
 

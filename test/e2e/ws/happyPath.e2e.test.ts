@@ -39,6 +39,11 @@ describe('WebSocket gateway: happy paths', () => {
     expect(end.credits?.balance).toBe(ledger.balance);
     expect(ledger.balance).toBe(100_000 - expected);
     expect(ledger.held).toBe(0);
+    // The receipt names the settlement in the Merkle log (docs/audit.md).
+    const receipt = (end as { receipt?: { position: number; leafHash: string } }).receipt;
+    expect(receipt?.leafHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(await kit.app.ledgerLog.waitFor(receipt?.position ?? -1, 10_000)).toBe(true);
+    expect(kit.app.ledgerLog.leafHashAt(receipt?.position ?? -1)).toBe(receipt?.leafHash);
   });
 
   it('uses the provider’s own usage when the fixture reports the counted tokens, and maxTokens reaches the provider', async () => {

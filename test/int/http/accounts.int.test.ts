@@ -105,7 +105,16 @@ describe('POST /api/credits/{userId}/grants', () => {
     await kit.assignRole(admin, 'admin');
     const first = await grantAs(admin, alice, { credits: 100, grantId: 'welcome', reason: 'welcome bonus' });
     expect(first.statusCode).toBe(201);
-    expect(json(first)).toEqual({ userId: alice, grantId: 'welcome', granted: 100, duplicate: false, balance: 100, held: 0, available: 100 });
+    expect(json(first)).toEqual({
+      userId: alice,
+      grantId: 'welcome',
+      granted: 100,
+      duplicate: false,
+      balance: 100,
+      held: 0,
+      available: 100,
+      receipt: { position: expect.any(Number), leafHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     const again = await grantAs(admin, alice, { credits: 100, grantId: 'welcome' });
     expect(again.statusCode).toBe(200);
     expect(json(again)).toMatchObject({ duplicate: true, balance: 100 });

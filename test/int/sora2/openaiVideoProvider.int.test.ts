@@ -100,6 +100,23 @@ describe('OpenAI videos adapter through the SDK', () => {
     await closed.close();
     const gone = makeOpenAiVideoProvider({ apiKey: 'k', baseURL: url, maxRetries: 0, timeoutMs: 2000 });
     expect(left(await gone.retrieve('video_1'))).toMatchObject({ _tag: 'VideoProviderUnavailable' });
+    // A refused connection never reached the provider: a creation answered so is not ambiguous (nothing to reconcile).
+    const plan = right(gone.plan({ model: 'sora-2', duration: 4, resolution: '720p' }));
+    expect(left(await gone.create(plan, 'x'))).not.toHaveProperty('ambiguous');
+  });
+
+  it('a creation whose answer was lost is ambiguous, and the job list shows the job it started', async () => {
+    const fixture = await startSoraFixture();
+    try {
+      const provider = makeOpenAiVideoProvider({ apiKey: fixture.apiKey, baseURL: fixture.baseURL, maxRetries: 0, timeoutMs: 2000 });
+      const plan = right(provider.plan({ model: 'sora-2', duration: 4, resolution: '720p' }));
+      fixture.loseNextCreateAnswer();
+      expect(left(await provider.create(plan, 'a quiet harbour'))).toMatchObject({ _tag: 'VideoProviderUnavailable', ambiguous: true });
+      const listed = right(await provider.list({ limit: 10 }));
+      expect(listed).toEqual([expect.objectContaining({ id: 'video_000001', model: 'sora-2', prompt: 'a quiet harbour', seconds: 4, size: '1280x720' })]);
+    } finally {
+      await fixture.close();
+    }
   });
 });
 

@@ -22,6 +22,7 @@ describe('Sora 2 OpenAPI specs', () => {
       sora2StartSignIn: [],
       sora2SignInCallback: [],
       getSora2Session: [],
+      listSora2Jobs: ['sora2Session'],
       revokeSora2Session: ['sora2Session'],
       generateSora2Video: ['sora2Session'],
       getSora2Job: ['sora2Session'],

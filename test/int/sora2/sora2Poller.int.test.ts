@@ -75,13 +75,13 @@ describe('video job poller', () => {
       priceSheetVersion: bench.app.llm.prices.current().version,
     });
     expect(E.isRight(first)).toBe(true);
-    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobCreated']);
+    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobRequested', 'VideoJobCreated']);
 
     const restarted = anotherProcess(fixtureProvider());
     await restarted.poller.start();
     expect(restarted.poller.running()).toEqual([jobId]);
     expect(await restarted.poller.pollNow()).toBe(1);
-    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobCreated', 'VideoJobCompleted']);
+    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobRequested', 'VideoJobCreated', 'VideoJobCompleted']);
     // And once more, from the first process's stale view: still one settlement.
     await bench.sora2.jobs.advance(jobId);
     expect((await settlementsOf()).map((e) => e.data['charged'])).toEqual([heldCredits]);
@@ -97,7 +97,7 @@ describe('video job poller', () => {
     const results = await Promise.all([a.jobs.advance(jobId), b.jobs.advance(jobId), bench.sora2.jobs.advance(jobId)]);
     expect(results.map((r) => E.isRight(r) && r.right.status)).toEqual(['completed', 'completed', 'completed']);
     expect((await settlementsOf()).map((e) => e.data['charged'])).toEqual([heldCredits]);
-    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobCreated', 'VideoJobCompleted']);
+    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobRequested', 'VideoJobCreated', 'VideoJobCompleted']);
   });
 
   it('releases the hold of a job the provider no longer knows (scripted provider restarted)', async () => {
@@ -107,8 +107,8 @@ describe('video job poller', () => {
     await restarted.poller.start();
     await restarted.poller.pollNow();
     const job = await eventsOf(bench.store, `video-${jobId}`);
-    expect(job.map((e) => e.type)).toEqual(['VideoJobCreated', 'VideoJobFailed']);
-    expect(job[1]?.data).toMatchObject({ outcome: 'lost' });
+    expect(job.map((e) => e.type)).toEqual(['VideoJobRequested', 'VideoJobCreated', 'VideoJobFailed']);
+    expect(job[2]?.data).toMatchObject({ outcome: 'lost' });
     expect(await bench.app.ledger.balance(userId)).toMatchObject({ balance: 1_000_000, held: 0 });
   });
 
@@ -119,7 +119,7 @@ describe('video job poller', () => {
     bench.fixture.faultNext('GET', '/v1/videos/', { status: 503 });
     expect(await bench.sora2.poller.pollNow()).toBe(0);
     expect(bench.sora2.poller.running()).toEqual([jobId]);
-    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobCreated']);
+    expect(await typesOf(bench.store, `video-${jobId}`)).toEqual(['VideoJobRequested', 'VideoJobCreated']);
     for (let i = 0; i < 3; i++) await bench.sora2.poller.pollNow();
     expect(bench.sora2.poller.running()).toEqual([]);
     expect(await settlementsOf()).toHaveLength(1);

@@ -77,6 +77,9 @@ describe('audit', () => {
     const { sealed } = sealEvents('account-c', 2, last.metadata.hash, [{ type: 'CreditsDeducted', data: { deductionId: 'x', amount: 50, service: 's', at: 1 } }], 1);
     expect(E.isRight(await store.appendToStream('account-c', sealed, 1)())).toBe(true);
     const report = await auditLedger(store);
-    expect(report.violations).toEqual([{ _tag: 'InvariantBroken', streamName: 'account-c', revision: 2, rule: 'balance below zero' }]);
+    expect(report.violations).toEqual([
+      { _tag: 'InvariantBroken', streamName: 'account-c', revision: 2, rule: 'overspent' },
+      { _tag: 'InvariantBroken', streamName: 'account-c', revision: 2, rule: 'balance-negative' },
+    ]);
   });
 });

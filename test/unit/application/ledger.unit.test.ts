@@ -53,7 +53,10 @@ describe('ledger use cases', () => {
   });
 
   it('gives the balance at a past instant', async () => {
-    const { ledger, store, clock } = setup();
+    // "At T" is by the store's commit time (issue 10 case 8): the store shares the test clock.
+    const clock = makeTestClock();
+    const store = makeMemoryEventStore({ now: clock.now });
+    const ledger = makeLedger({ store, clock, ids: makeTestIds() });
     const t0 = clock.now();
     right(await ledger.grant({ accountId: 'a', grantId: 'g1', amount: 100 }));
     clock.advance(10_000);
@@ -147,5 +150,72 @@ describe('command handler concurrency', () => {
     // The refused append left no trace in the cache: the full balance is still there.
     expect(await ledger.balance('x')).toMatchObject({ balance: 10 });
     right(await ledger.deduct({ accountId: 'x', deductionId: 'd1', amount: 10, service: 's' }));
+  });
+});
+
+describe('ledger.progress', () => {
+  it('records progress, extends the hold, and an expiry after a crash charges it', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'llm' } }));
+    clock.advance(800);
+    const first = right(await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 12, usage: { outputTokens: 12 }, priceSheetVersion: 'v1', ttlMs: 1000 }));
+    expect(first).toMatchObject({ reservationId: 'r', charged: 12, expiresAt: clock.now() + 1000, balance: 100, held: 60, duplicate: false });
+    // The original expiry has passed, but the progress moved it on.
+    clock.advance(800);
+    expect(right(await ledger.sweep('a')).expired).toHaveLength(0);
+    const regressed = await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 11, usage: {}, priceSheetVersion: 'v1', ttlMs: 1000 });
+    expect(E.isLeft(regressed) && regressed.left._tag).toBe('ProgressRegressed');
+    clock.advance(200);
+    const swept = right(await ledger.sweep('a'));
+    expect(swept.expired).toEqual([
+      { type: 'ReservationExpired', data: { reservationId: 'r', amount: 60, at: clock.now(), charged: 12, usage: { outputTokens: 12 }, priceSheetVersion: 'v1' } },
+    ]);
+    expect(swept).toMatchObject({ balance: 88, held: 0, available: 88 });
+    const late = await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 20, usage: {}, priceSheetVersion: 'v1', ttlMs: 1000 });
+    expect(E.isLeft(late) && late.left._tag).toBe('ReservationAlreadyResolved');
+  });
+
+  it('refuses to extend a hold whose expiry passed before any sweep', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'llm' } }));
+    clock.advance(1000);
+    const result = await ledger.progress({ accountId: 'a', reservationId: 'r', charge: 5, usage: {}, priceSheetVersion: 'v1', ttlMs: 1000 });
+    expect(E.isLeft(result) && result.left._tag).toBe('ReservationExpiredAlready');
+  });
+});
+
+describe('ledger: burn-down and refunds of any charge', () => {
+  it('issue 10 case 1: a promo expiring under an open hold does not destroy paid credit', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'promo', amount: 100, expiresAt: clock.now() + 3_000 }));
+    right(await ledger.grant({ accountId: 'a', grantId: 'paid', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 100, ttlMs: 600_000, purpose: { service: 'llm' } }));
+    clock.advance(5_000);
+    right(await ledger.sweep('a'));
+    const settled = right(await ledger.settle({ accountId: 'a', reservationId: 'r', charge: 100, usage: {}, priceSheetVersion: 'v1' }));
+    expect(settled).toMatchObject({ balance: 100, available: 100 });
+  });
+
+  it('issue 10 case 2: credit past its expiry is not spendable before any sweep, and not shown as available', async () => {
+    const { ledger, clock } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'promo', amount: 100, expiresAt: clock.now() + 3_000 }));
+    clock.advance(5_000);
+    expect(await ledger.check('a', 1)).toMatchObject({ canSpend: false, balance: 100, available: 0 });
+    const refused = await ledger.deduct({ accountId: 'a', deductionId: 'd', amount: 10, service: 'x' });
+    expect(E.isLeft(refused) && refused.left).toEqual({ _tag: 'InsufficientCredits', requested: 10, available: 0 });
+  });
+
+  it('refunds a settled hold partly and idempotently, never beyond its charge', async () => {
+    const { ledger } = setup();
+    right(await ledger.grant({ accountId: 'a', grantId: 'g', amount: 100 }));
+    right(await ledger.reserve({ accountId: 'a', reservationId: 'r', amount: 60, ttlMs: 1000, purpose: { service: 'sora2' } }));
+    right(await ledger.settle({ accountId: 'a', reservationId: 'r', charge: 50, usage: { videoSeconds: 4 }, priceSheetVersion: 'v1' }));
+    const first = right(await ledger.refundSettlement({ accountId: 'a', refundId: 'f1', reservationId: 'r', amount: 20, reason: 'bad video' }));
+    expect(first).toMatchObject({ refundId: 'f1', amount: 20, balance: 70, duplicate: false });
+    expect(right(await ledger.refundSettlement({ accountId: 'a', refundId: 'f1', reservationId: 'r', amount: 20 }))).toMatchObject({ duplicate: true, balance: 70 });
+    const over = await ledger.refundSettlement({ accountId: 'a', refundId: 'f2', reservationId: 'r', amount: 31 });
+    expect(E.isLeft(over) && over.left).toEqual({ _tag: 'RefundExceedsSettlement', reservationId: 'r', requested: 31, refundable: 30 });
   });
 });

@@ -35,6 +35,17 @@ const step: fc.Arbitrary<Step> = fc.record({
     fc.tuple(id('r'), fc.oneof(fc.integer({ min: -1, max: 14 }), fc.integer({ min: 15, max: 600 }))).map(
       ([reservationId, charge]) => (at: number): CreditAccountCommand => ({ type: 'SettleReservation', reservationId, charge, usage: {}, priceSheetVersion: 'v', at }),
     ),
+    fc.tuple(id('r'), fc.integer({ min: -1, max: 40 }), fc.integer({ min: 1, max: 10_000 })).map(
+      ([reservationId, charge, ttl]) => (at: number): CreditAccountCommand => ({
+        type: 'RecordHoldProgress',
+        reservationId,
+        charge,
+        usage: { outputTokens: Math.max(charge, 0) },
+        priceSheetVersion: 'v',
+        expiresAt: at + ttl,
+        at,
+      }),
+    ),
     id('r').map((reservationId) => (at: number): CreditAccountCommand => ({ type: 'ReleaseReservation', reservationId, reason: 'x', at })),
     id('r').map((reservationId) => (at: number): CreditAccountCommand => ({ type: 'ExpireReservation', reservationId, at })),
     fc.constant((at: number): CreditAccountCommand => ({ type: 'SweepExpired', at })),
@@ -91,12 +102,28 @@ const checkInvariants = (state: CreditAccountState, history: readonly CreditAcco
   expect(t.granted - t.deducted - t.charged + t.refunded - t.expired).toBe(state.balance);
   const openSum = [...state.openHolds].reduce((sum, id) => sum + (state.reservations.get(id)?.amount ?? Number.NaN), 0);
   expect(openSum).toBe(state.held);
-  const lotSum = state.lots.reduce((sum, lot) => sum + lot.remaining, 0);
-  expect(lotSum).toBeLessThanOrEqual(state.balance);
+  const pots = [...state.grants.values()];
+  expect(pots.reduce((sum, p) => sum + p.free + p.held, 0)).toBe(state.balance);
+  expect(pots.reduce((sum, p) => sum + p.held, 0)).toBe(state.held);
+  for (const p of pots) expect(p.free + p.held + p.spent + p.expired).toBe(p.amount);
   const resolutions = new Map<string, number>();
   const holds = new Map<string, number>();
+  const recorded = new Map<string, number>();
   for (const e of history) {
     if (e.type === 'CreditsReserved') holds.set(e.data.reservationId, e.data.amount);
+    if (e.type === 'ReservationProgressed') {
+      // Progress only grows, stays within the hold, and only on an open hold.
+      expect(resolutions.has(e.data.reservationId)).toBe(false);
+      expect(e.data.charged).toBeGreaterThanOrEqual(recorded.get(e.data.reservationId) ?? 0);
+      expect(e.data.charged).toBeLessThanOrEqual(holds.get(e.data.reservationId) ?? Number.NaN);
+      recorded.set(e.data.reservationId, e.data.charged);
+    }
+    if (e.type === 'ReservationSettled') expect(e.data.charged).toBeGreaterThanOrEqual(recorded.get(e.data.reservationId) ?? 0);
+    if (e.type === 'ReservationExpired') {
+      // An expiry charges exactly the last recorded progress (0 without any).
+      expect(e.data.charged ?? 0).toBe(recorded.get(e.data.reservationId) ?? 0);
+      expect(e.data.amount).toBe(holds.get(e.data.reservationId));
+    }
     if (e.type === 'ReservationSettled') {
       // A charge never exceeds its hold, and the hold is split exactly into charged + released.
       expect(e.data.released).toBeGreaterThanOrEqual(0);

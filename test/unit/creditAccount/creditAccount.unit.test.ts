@@ -51,7 +51,8 @@ describe('CreditAccount: direct deductions and refunds', () => {
   const funded = [opened(), granted('g1', 100)];
 
   it('deducts what is available', () => {
-    spec.given(funded).when(deduct('d1', 60)).then([deducted('d1', 60)]);
+    const event = deducted('d1', 60);
+    spec.given(funded).when(deduct('d1', 60)).then([{ ...event, data: { ...event.data, allocation: [{ grantId: 'g1', amount: 60 }] } } as typeof event]);
   });
 
   it('refuses more than is available, naming both numbers', () => {
@@ -92,7 +93,8 @@ describe('CreditAccount: reservations (two-phase)', () => {
   const funded = [opened(), granted('g1', 100)];
 
   it('holds credit without spending it', () => {
-    const state = spec.given(funded).when(reserve('r1', 70)).then([reserved('r1', 70)]);
+    const event = reserved('r1', 70);
+    const state = spec.given(funded).when(reserve('r1', 70)).then([{ ...event, data: { ...event.data, allocation: [{ grantId: 'g1', amount: 70 }] } } as typeof event]);
     expect(state).toMatchObject({ balance: 100, held: 70 });
   });
 

@@ -24,3 +24,7 @@ export const released = (reservationId: string, amount: number, reason = 'cancel
   data: { reservationId, amount, reason, at },
 });
 export const usage = { provider: 'openai', model: 'gpt-4o', inputTokens: 10, outputTokens: 20 };
+export const progressed = (reservationId: string, charged: number, expiresAt: number, at = T0): CreditAccountEvent => ({
+  type: 'ReservationProgressed',
+  data: { reservationId, charged, usage: { outputTokens: charged }, priceSheetVersion: 'v1', expiresAt, at },
+});

@@ -24,14 +24,14 @@ const withOnly = (role: (typeof roles)[number]) =>
 describe('role policy', () => {
   it('gives a user with no history the default role and nothing else', () => {
     expect(initialPermissions).toEqual({ status: 'active', roles: ['user'], granted: [], revoked: [] });
-    expect(allowedActions(initialPermissions)).toEqual(['llm:use', 'sora2:use']);
+    expect(allowedActions(initialPermissions)).toEqual(['llm:use', 'sora2:use', 'credits:deduct']);
   });
 
   it.each([
-    ['user', ['llm:use', 'sora2:use']],
-    ['admin', ['llm:use', 'sora2:use', 'credits:grant', 'credits:deduct-any', 'credits:read-any', 'roles:manage']],
+    ['user', ['llm:use', 'sora2:use', 'credits:deduct']],
+    ['admin', ['llm:use', 'sora2:use', 'credits:deduct', 'credits:grant', 'credits:deduct-any', 'credits:read-any', 'roles:manage']],
     ['auditor', ['credits:read-any']],
-    ['service', ['llm:use', 'credits:deduct-any', 'credits:read-any']],
+    ['service', ['llm:use', 'credits:deduct', 'credits:deduct-any', 'credits:read-any']],
   ] as const)('role %s alone allows exactly %j', (role, expected) => {
     const allowed = allowedActions(withOnly(role));
     expect([...allowed].sort()).toEqual([...expected].sort());
@@ -40,7 +40,7 @@ describe('role policy', () => {
 
   it('unions the actions of every held role', () => {
     const state = stateOf({ type: 'RoleAssigned', data: { role: 'auditor', by, at } });
-    expect(allowedActions(state)).toEqual(['llm:use', 'sora2:use', 'credits:read-any']);
+    expect(allowedActions(state)).toEqual(['llm:use', 'sora2:use', 'credits:deduct', 'credits:read-any']);
   });
 
   it('lets a suspended user do nothing, not even an admin with explicit grants', () => {

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, ResponseObject, Server } from '@hapi/hapi';
+import type { Boom } from '@hapi/boom';
+import type { AppLogger } from '../logging.js';
+
+/**
+ * Request ids and the request line. Each request gets an id: the caller's
+ * `x-request-id` when it is a sane token (so a proxy's id follows the request
+ * through), otherwise a fresh UUID; it is returned in the `x-request-id`
+ * response header, errors included. When the response is sent, one line
+ * records method, route (the path pattern, so no ids or query strings, hence
+ * no token in a URL), status, duration, remote address, the authenticated
+ * user id (never the token) and the request id.
+ */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Letters, digits and . _ : - only, at most 128: enough for UUIDs, ULIDs and trace ids, nothing that could forge a log line. */
+const validRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const requestIdOf = (request: Request): string => {
+  const existing = (request.app as { requestId?: string }).requestId;
+  if (existing !== undefined) return existing;
+  const sent = request.headers[REQUEST_ID_HEADER];
+  const id = typeof sent === 'string' && validRequestId.test(sent) ? sent : randomUUID();
+  (request.app as { requestId?: string }).requestId = id;
+  return id;
+};
+
+const statusOf = (request: Request): number | undefined => {
+  const response = request.response as ResponseObject | Boom | null;
+  if (response === null) return undefined;
+  return 'isBoom' in response && response.isBoom ? response.output.statusCode : (response as ResponseObject).statusCode;
+};
+
+const userIdOf = (request: Request): string | undefined => {
+  const credentials = request.auth.credentials as { userId?: unknown } | null | undefined;
+  return typeof credentials?.userId === 'string' ? credentials.userId : undefined;
+};
+
+/** Liveness probes and Prometheus scrapes come every few seconds and say nothing. */
+const quietPaths = new Set(['/health/live', '/metrics']);
+
+export const registerRequestIds = (server: Server, logger: AppLogger): void => {
+  server.ext('onRequest', (request, h) => {
+    requestIdOf(request);
+    return h.continue;
+  });
+  server.ext('onPreResponse', (request, h) => {
+    const response = request.response as ResponseObject | Boom | null;
+    if (response !== null && 'isBoom' in response && response.isBoom) response.output.headers[REQUEST_ID_HEADER] = requestIdOf(request);
+    else if (response !== null) (response as ResponseObject).header(REQUEST_ID_HEADER, requestIdOf(request));
+    return h.continue;
+  });
+  server.events.on('response', (request) => {
+    if (quietPaths.has(request.path)) return;
+    // A log line must never take the server down: the response is already sent.
+    try {
+      logRequest(logger, request);
+    } catch {
+      return;
+    }
+  });
+};
+
+const logRequest = (logger: AppLogger, request: Request): void => {
+  const durationMs = Math.max(0, (request.info.responded || Date.now()) - request.info.received);
+  logger.info(
+    {
+      requestId: requestIdOf(request),
+      method: request.method.toUpperCase(),
+      route: request.route.path,
+      status: statusOf(request),
+      durationMs,
+      remoteAddress: request.info.remoteAddress,
+      userId: userIdOf(request),
+    },
+    'request',
+  );
+};

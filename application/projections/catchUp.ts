@@ -1,0 +1,169 @@
+import type { Logger } from '../ports/clock.js';
+import type { EventStore, RecordedEvent, Subscription } from '../ports/eventStore.js';
+import type { UsageBatch } from './usage.js';
+import { foldUsage, refsNeeded } from './usage.js';
+import type { UsageReadModel } from './usageReadModel.js';
+import { CheckpointMoved, NO_POSITION } from './usageReadModel.js';
+
+/**
+ * The catch-up runner: reads the global order in pages from the stored
+ * checkpoint, folds each page and commits it with the new checkpoint, then
+ * follows live appends through the store's subscription, batching what
+ * arrives. Stopping between batches loses only uncommitted work, which the
+ * next start reads again from the checkpoint: nothing is counted twice.
+ */
+export type ProjectionStatus = {
+  readonly running: boolean;
+  /** Position committed in the read model. */
+  readonly position: number;
+  /** Highest position this process has seen in the store (read or appended). */
+  readonly head: number;
+  readonly lagEvents: number;
+  /** Age of the oldest event seen but not yet committed, ms (0 when caught up). */
+  readonly lagMs: number;
+  readonly lastCommitAtMs: number | undefined;
+  readonly consecutiveFailures: number;
+};
+
+export type ProjectionRunnerDeps = {
+  readonly store: EventStore;
+  readonly model: UsageReadModel;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly batchSize?: number;
+  /** How long live events wait for company before a batch is committed. */
+  readonly flushMs?: number;
+  /** Called after each committed batch with its events (metrics derive money counters from them). */
+  readonly onCommitted?: (batch: UsageBatch, events: readonly RecordedEvent[]) => void;
+};
+
+/** Folds and commits one batch; returns it (its position is the new checkpoint). */
+export const commitBatch = async (model: UsageReadModel, events: readonly RecordedEvent[], after: number): Promise<UsageBatch> => {
+  const known = await model.refs(refsNeeded(events));
+  const batch = foldUsage(events, known, after);
+  await model.commit(batch, after);
+  return batch;
+};
+
+export const applyBatch = async (model: UsageReadModel, events: readonly RecordedEvent[], after: number): Promise<number> =>
+  events.length === 0 ? after : (await commitBatch(model, events, after)).position;
+
+/** Replays from `after` to the end of the store in pages; returns the last committed position. */
+export const catchUp = async (
+  store: EventStore,
+  model: UsageReadModel,
+  after: number,
+  options: { readonly batchSize: number; readonly onBatch?: (batch: UsageBatch, events: readonly RecordedEvent[]) => void; readonly shouldStop?: () => boolean },
+): Promise<number> => {
+  let position = after;
+  for (;;) {
+    if (options.shouldStop?.() === true) return position;
+    const page: RecordedEvent[] = [];
+    for await (const event of store.readAll({ ...(position === NO_POSITION ? {} : { after: position }), maxCount: options.batchSize })) page.push(event);
+    if (page.length === 0) return position;
+    const batch = await commitBatch(model, page, position);
+    position = batch.position;
+    options.onBatch?.(batch, page);
+  }
+};
+
+export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
+  const batchSize = deps.batchSize ?? 500;
+  const flushMs = deps.flushMs ?? 20;
+  let position = NO_POSITION;
+  let head = NO_POSITION;
+  let running = false;
+  let subscription: Subscription | undefined;
+  let buffer: RecordedEvent[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastCommitAtMs: number | undefined;
+  let consecutiveFailures = 0;
+
+  const committed = (batch: UsageBatch, events: readonly RecordedEvent[]) => {
+    position = batch.position;
+    lastCommitAtMs = deps.now();
+    consecutiveFailures = 0;
+    deps.onCommitted?.(batch, events);
+  };
+
+  const flush = (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    chain = chain.then(async () => {
+      const events = buffer;
+      buffer = [];
+      if (events.length === 0 || !running) return;
+      try {
+        committed(await commitBatch(deps.model, events, position), events);
+      } catch (error) {
+        consecutiveFailures += 1;
+        // The checkpoint did not move: put the events back so the next flush retries them in order.
+        if (!(error instanceof CheckpointMoved)) buffer = [...events, ...buffer];
+        else position = await deps.model.checkpoint();
+        deps.logger.error({ err: (error as Error).message, failures: consecutiveFailures }, 'usage projection batch failed');
+        if (running) timer = setTimeout(() => void flush(), Math.min(30_000, 100 * 2 ** consecutiveFailures));
+      }
+    });
+    return chain;
+  };
+
+  const onLive = async (event: RecordedEvent) => {
+    if (event.position <= position) return;
+    head = Math.max(head, event.position);
+    buffer.push(event);
+    if (buffer.length >= batchSize) await flush();
+    else timer ??= setTimeout(() => void flush(), flushMs);
+  };
+
+  return {
+    start: async () => {
+      running = true;
+      position = await deps.model.checkpoint();
+      position = await catchUp(deps.store, deps.model, position, {
+        batchSize,
+        onBatch: (batch, events) => {
+          head = Math.max(head, batch.position);
+          committed(batch, events);
+        },
+        shouldStop: () => !running,
+      });
+      if (!running) return;
+      subscription = deps.store.subscribeToAll(onLive, {
+        ...(position === NO_POSITION ? {} : { after: position }),
+        onError: (error) => deps.logger.error({ err: (error as Error).message }, 'usage projection subscription ended'),
+      });
+      await subscription.caughtUp;
+    },
+    /** Stops following; a batch being committed finishes, buffered events are left for the next start. */
+    stop: async () => {
+      running = false;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await subscription?.stop();
+      subscription = undefined;
+      await chain;
+      buffer = [];
+    },
+    /** Commits whatever is buffered now (tests and shutdown). */
+    flush,
+    /** Tells the runner about a position appended elsewhere in this process, so lag is known before delivery. */
+    observeHead: (at: number) => {
+      head = Math.max(head, at);
+    },
+    status: (): ProjectionStatus => {
+      const oldest = buffer[0];
+      return {
+        running,
+        position,
+        head: Math.max(head, position),
+        lagEvents: Math.max(0, head - position),
+        lagMs: oldest === undefined ? 0 : Math.max(0, deps.now() - oldest.metadata.recordedAt),
+        lastCommitAtMs,
+        consecutiveFailures,
+      };
+    },
+  };
+};
+
+export type ProjectionRunner = ReturnType<typeof makeProjectionRunner>;
