@@ -70,6 +70,24 @@ describe('simulation checks', () => {
     expect(judge(unpaid, killed)).toEqual(['free-output']);
   });
 
+  it('allows a stream whose settle was pending through an outage when its process died the output delivered during that outage, and no more', () => {
+    const text = Array.from({ length: 10 }, () => ' ledger'); // chunks at t = 1000..1900
+    const expired = [ev('CreditsGranted', { grantId: 'g', amount: 100, at: 0 }), reserved('r', 'req', 50, 5_000), ev('ReservationExpired', { reservationId: 'r', amount: 50, at: 9_500 })];
+    const judgeWith = (outages: { startedAt: number; endedAt: number }[], rec: StreamRecord) => {
+      const records = noRecords();
+      records.streams.push(rec);
+      return checkAll({ records, folds: [foldAccount('a', expired)], bounds, outages, endedAt: 100_000, audit: { ok: true, detail: '' } }).map((f) => f.kind);
+    };
+    const pendingDone = { charged: 12, outputTokens: 10, inputTokens: 2, ended: 'completed', raw: { credits: { charged: 12, pending: true } } };
+    const lost = stream('req', text, { done: pendingDone, pendingKilledAt: 8_000 });
+    // The whole stream ran during the outage: nothing of it could be recorded, within the bound.
+    expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], lost)).toEqual([]);
+    // The outage began halfway: the output delivered before it is still owed.
+    expect(judgeWith([{ startedAt: 1_450, endedAt: 9_000 }], lost)).toEqual(['free-output']);
+    // Not killed: the pending settle must land, whatever the outage.
+    expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], stream('req', text, { done: pendingDone }))).toEqual(['free-output', 'done-mismatch']);
+  });
+
   it('finds a hold closed later than its last expiry plus one sweep, and one never closed', () => {
     const late = [ev('CreditsGranted', { grantId: 'g', amount: 100, at: 0 }), reserved('r', 'q', 50, 5_000), ev('ReservationExpired', { reservationId: 'r', amount: 50, at: 9_000 })];
     expect(judge(late)).toEqual(['leaked-hold']);

@@ -99,6 +99,8 @@ const scheduleFaults = (ctx: WorkloadContext, s: Scenario, outage: StoreOutage, 
         const killedAt = Date.now();
         const streams = [...(ctx.running.get(victim.name) ?? [])];
         for (const rec of streams) rec.killedAt = killedAt;
+        const pendingSettle = (rec: StreamRecord) => (rec.done?.raw as { credits?: { pending?: boolean } } | undefined)?.credits?.pending === true;
+        for (const rec of ctx.records.streams) if (rec.instance === victim.name && rec.killedAt === undefined && pendingSettle(rec)) rec.pendingKilledAt = killedAt;
         await victim.kill();
         faults.kills += 1;
         log(`SIGKILL ${victim.name} at +${killedAt - ctx.startedAt}ms with ${streams.length} stream(s) running`);

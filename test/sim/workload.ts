@@ -29,6 +29,12 @@ export type StreamRecord = {
   error?: { readonly code: string; readonly message: string };
   /** Set when the instance serving it was SIGKILLed while it ran. */
   killedAt?: number;
+  /**
+   * Set when the instance that served it was SIGKILLed after the stream ended but while its settle was
+   * still pending (the store had refused it: the done frame said credits.pending). The stated bound then
+   * allows the output delivered while the store was down to go unpaid: nothing of it could be recorded.
+   */
+  pendingKilledAt?: number;
   disconnectedAt?: number;
   cancelledAt?: number;
 };
