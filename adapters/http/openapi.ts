@@ -1,3 +1,4 @@
+import { requiredScope } from '../oauth/scopeGuard.js';
 import type { JsonSchema } from './schema.js';
 
 /**
@@ -121,12 +122,44 @@ const contentOf = (contentType: string | undefined, schema: JsonSchema | undefin
   [contentType ?? 'application/json']: { ...(schema === undefined ? {} : { schema }), ...(example === undefined ? {} : { example }) },
 });
 
+/**
+ * The OAuth 2.1 scheme (the authorization server under /oauth): one scheme for
+ * every operation an application such as a ChatGPT GPT may call. Which
+ * operations, and with which scope, comes from the same table the REST scope
+ * guard enforces (adapters/oauth/scopeGuard.ts), so the document and the
+ * server cannot disagree.
+ */
+export const oauthScheme = (serverUrl: string) => ({
+  type: 'oauth2',
+  description: 'Sign in with Google through this server\'s OAuth 2.1 authorization server (authorization code + PKCE). Tokens are limited to their scopes.',
+  flows: {
+    authorizationCode: {
+      authorizationUrl: `${serverUrl}/oauth/authorize`,
+      tokenUrl: `${serverUrl}/oauth/token`,
+      refreshUrl: `${serverUrl}/oauth/token`,
+      scopes: {
+        'credits:read': 'See your credit balance, history and usage',
+        'credits:deduct': 'Spend your credits directly',
+        'llm:use': 'Run chat completions paid from your credits',
+        'sora2:use': 'Generate Sora 2 videos paid from your credits',
+      },
+    },
+  },
+});
+
+const securityOf = (spec: RouteSpec) => {
+  const scope = requiredScope(spec.method, spec.path);
+  return [...(scope === undefined ? [] : [{ oauth: [scope] }]), ...spec.security.map((name) => ({ [name]: [] }))];
+};
+
 const operationOf = (spec: RouteSpec) => ({
   operationId: spec.operationId,
   summary: spec.summary,
   description: spec.description,
   tags: [...spec.tags],
-  security: spec.security.map((name) => ({ [name]: [] })),
+  security: securityOf(spec),
+  // ChatGPT Actions ask the user before a consequential call; reading is not one, spending is.
+  ...(spec.security.length === 0 ? {} : { 'x-openai-isConsequential': spec.method !== 'GET' }),
   ...(spec.parameters === undefined || spec.parameters.length === 0 ? {} : { parameters: spec.parameters.map((p) => ({ ...p })) }),
   ...(spec.requestBody === undefined
     ? {}
@@ -181,7 +214,7 @@ export const buildOpenApi = (input: OpenApiInput) => {
     servers: [{ url: input.serverUrl }],
     tags: (input.tags ?? []).map((tag) => ({ ...tag })),
     paths,
-    components: { schemas: { Problem: problemSchema }, securitySchemes },
+    components: { schemas: { Problem: problemSchema }, securitySchemes: { ...securitySchemes, oauth: oauthScheme(input.serverUrl.replace(/\/+$/, '')) } },
   };
 };
 

@@ -24,6 +24,7 @@ export const problemCatalog: readonly ProblemType[] = [
   entry('insufficient-scope', 403, 'Insufficient scope', 'The token was issued to an application by the OAuth authorization server, and its scopes do not cover this operation. `scope` names the one needed.'),
   entry('forbidden-host', 403, 'Host not allowed', 'The MCP endpoint answers only for this server\'s public host and loopback names (DNS-rebinding protection).'),
   entry('forbidden-origin', 403, 'Origin not allowed', 'Browsers from other origins may not call the MCP endpoint.'),
+  entry('download-link-invalid', 403, 'Download link not valid', 'A signed video download link was altered, is for another job or user, or has expired (15 minutes). Ask for the job status again for a fresh one.'),
   entry('confirmation-required', 403, 'Confirmation required', 'A Sora 2 sign-in continues only from its own confirmation page, opened in the same browser.'),
   entry('account-suspended', 403, 'Account suspended', 'The user is suspended: their credits cannot be spent until an admin lifts the suspension.'),
   entry('not-found', 404, 'Not found', 'No route or resource at this path.'),

@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
-import Provider, { errors } from 'oidc-provider';
+import { errors, Provider } from './provider.js';
 import type { OAuthClient } from '../../application/signin/oauthClient.js';
 import type { App } from '../app.js';
 import { makeClientRegistry } from './clientRegistry.js';

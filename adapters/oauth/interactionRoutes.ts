@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import * as E from 'fp-ts/lib/Either.js';
-import type Provider from 'oidc-provider';
+import type { Provider } from './provider.js';
 import type { InteractionDetails } from 'oidc-provider';
 import { userIdOf } from '../../application/signin/signIn.js';
 import type { OAuthClient } from '../../application/signin/oauthClient.js';

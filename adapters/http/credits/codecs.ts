@@ -15,14 +15,16 @@ export type CheckBody = t.TypeOf<typeof CheckBody>;
 
 export const SessionId = boundedString('SessionId', 200, /^[\x21-\x7e]+$/, 'The session the deduction belongs to (recorded on the ledger event).');
 
+/** Printable ASCII, as HTTP header values are; long enough for any UUID or ULID scheme. */
+export const IdempotencyKey = boundedString('IdempotencyKey', 200, /^[\x21-\x7e]+$/, 'A unique key per logical deduction (a UUID is ideal). Kept 24 h.');
+
 export const DeductBody = t.intersection([
   t.type({ credits: Amount, service: ServiceName }),
-  t.partial({ userId: OptionalUserId, sessionId: SessionId }),
+  // The Idempotency-Key header, or this field for clients that cannot send headers (ChatGPT Actions).
+  t.partial({ userId: OptionalUserId, sessionId: SessionId, idempotencyKey: IdempotencyKey }),
 ]);
 export type DeductBody = t.TypeOf<typeof DeductBody>;
 
-/** Printable ASCII, as HTTP header values are; long enough for any UUID or ULID scheme. */
-export const IdempotencyKey = boundedString('IdempotencyKey', 200, /^[\x21-\x7e]+$/, 'A unique key per logical deduction (a UUID is ideal). Kept 24 h.');
 
 export const AccountParams = t.type({ userId: UserId });
 

@@ -47,16 +47,21 @@ const checkRoute = ({ app }: CreditsDeps): RouteDefinition =>
 const idempotencyHeader = {
   name: 'Idempotency-Key',
   in: 'header' as const,
-  required: true,
-  description: 'Unique per logical deduction (e.g. a UUID), 1 to 200 printable ASCII characters. The same key and body replay the first response for 24 h; another body is 409.',
+  required: false,
+  description: 'Unique per logical deduction (e.g. a UUID), 1 to 200 printable ASCII characters; or send idempotencyKey in the body. The same key and body replay the first response for 24 h; another body is 409.',
   schema: { type: 'string', minLength: 1, maxLength: 200 },
 };
 
-const keyOf = (headers: Readonly<Record<string, unknown>>): string => {
+/** The key from the Idempotency-Key header or, for clients that cannot send headers, the body; if both, they must agree. */
+const keyOf = (headers: Readonly<Record<string, unknown>>, bodyKey: string | undefined): string => {
   const raw = headers['idempotency-key'];
-  if (raw === undefined) throw problem(400, 'idempotency-key-required', 'Idempotency-Key required', 'POST /api/credits/deduct needs an Idempotency-Key header (e.g. a UUID).');
+  if (raw === undefined && bodyKey === undefined) {
+    throw problem(400, 'idempotency-key-required', 'Idempotency-Key required', 'POST /api/credits/deduct needs an Idempotency-Key header (e.g. a UUID), or idempotencyKey in the body.');
+  }
+  if (raw === undefined) return bodyKey as string;
   const decoded = decodeInput(IdempotencyKey, 'headers', raw);
   if (E.isLeft(decoded)) throw problem(400, 'invalid-idempotency-key', 'Invalid Idempotency-Key', 'The Idempotency-Key must be 1 to 200 printable ASCII characters.');
+  if (bodyKey !== undefined && bodyKey !== decoded.right) throw problem(400, 'invalid-idempotency-key', 'Invalid Idempotency-Key', 'The Idempotency-Key header and the body\'s idempotencyKey differ.');
   return decoded.right;
 };
 
@@ -74,7 +79,7 @@ const deductRoute = ({ app, metrics, idempotency }: CreditsDeps): RouteDefinitio
     path: '/api/credits/deduct',
     operationId: 'deductCredits',
     summary: 'Deduct credits (idempotent)',
-    description: 'Deducts `credits` for `service` from the caller\'s account (or `userId`, with credits:deduct-any). Requires an Idempotency-Key header: a retry with the same key and body never charges twice.',
+    description: 'Deducts `credits` for `service` from the caller\'s account (or `userId`, with credits:deduct-any). Needs an Idempotency-Key (header, or idempotencyKey in the body): a retry with the same key and body never charges twice.',
     tags: ['credits'],
     security: ['bearerJwt'],
     payload: DeductBody,
@@ -95,7 +100,7 @@ const deductRoute = ({ app, metrics, idempotency }: CreditsDeps): RouteDefinitio
     },
     handler: async ({ payload, request, h }) => {
       const caller = credentialsOf(request);
-      const key = keyOf(request.headers);
+      const key = keyOf(request.headers, payload.idempotencyKey);
       const accountId = payload.userId ?? caller.userId;
       // Even one's own account needs credits:deduct (role user, service or admin): a user whose roles
       // were all revoked cannot deduct (issue 11). Another account needs credits:deduct-any. A suspended

@@ -68,8 +68,15 @@ const Model = described(t.keyof({ 'sora-2': null, 'sora-2-pro': null }), { descr
 
 export const GenerateBody = t.intersection([
   t.type({ prompt: Prompt, duration: Duration, resolution: Resolution }),
-  t.partial({ model: Model }),
+  t.partial({ model: Model, idempotencyKey: GenerateIdempotencyKey }),
 ]);
+
+/** The signed part of a download link (contentLinks.ts). */
+export const DownloadQuery = t.partial({
+  user: boundedString('User', 200, /^[\x21-\x7e]+$/, 'The owner the link was signed for.'),
+  expires: boundedString('Expires', 12, /^\d+$/, 'When the link expires, seconds since the epoch.'),
+  signature: boundedString('Signature', 64, /^[A-Za-z0-9_-]+$/, 'The link\'s signature.'),
+});
 export type GenerateBody = t.TypeOf<typeof GenerateBody>;
 
 const string = (description: string): JsonSchema => ({ type: 'string', description });

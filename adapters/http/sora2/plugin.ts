@@ -20,6 +20,7 @@ import { registerSora2SessionAuth } from './authScheme.js';
 import type { Sora2Deps } from './routes.js';
 import { sora2Routes } from './routes.js';
 import { devicePages } from './deviceRoutes.js';
+import { makeContentLinks } from './contentLinks.js';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -50,6 +51,19 @@ export type Sora2Exposed = {
   readonly jobs: VideoJobs;
   readonly poller: VideoPoller;
   readonly video: VideoProvider;
+};
+
+/** A key every instance shares when one is configured (the JWT secret, else Google's client secret). */
+const sharedSecret = new WeakMap<object, string>();
+const linkSecret = (app: App): string => {
+  const known = app.jwtSecret ?? app.config.GOOGLE_CLIENT_SECRET;
+  if (known !== undefined) return `sora2-links:${known}`;
+  let secret = sharedSecret.get(app);
+  if (secret === undefined) {
+    secret = randomBytes(32).toString('base64url');
+    sharedSecret.set(app, secret);
+  }
+  return secret;
 };
 
 export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readonly deps: Sora2Deps; readonly jobIndex: JobIndex } => {
@@ -86,14 +100,15 @@ export const buildSora2 = (options: Sora2PluginOptions): Sora2Exposed & { readon
   const poller = makeVideoPoller({ store: app.store, jobs, logger: app.logger, intervalMs: options.pollIntervalMs || 5000, supervisor: app.supervisor });
   const jobIndex = makeJobIndex({ store: app.store, clock: app.clock, logger: app.logger, supervisor: app.supervisor });
   const idempotency = makeIdempotency({ store: app.sessions.idempotency, logger: app.logger });
-  return { signIn, jobs, poller, video, jobIndex, deps: { signIn, jobs, jobIndex, idempotency, limiter: app.limiter, publicUrl: publicBaseUrl(app.config) } };
+  return { signIn, jobs, poller, video, jobIndex, deps: { signIn, jobs, jobIndex, idempotency, limiter: app.limiter, publicUrl: publicBaseUrl(app.config), contentLinks: makeContentLinks({ secret: linkSecret(app), publicUrl: publicBaseUrl(app.config), now: app.clock.now }) } };
 };
 
 export const sora2Plugin: Plugin<Sora2PluginOptions> = {
   name: 'sora2',
   register: (server, options) => {
     const built = buildSora2(options);
-    registerSora2SessionAuth(server, () => built.signIn);
+    registerSora2SessionAuth(server, () => built.signIn, options.app.verifier);
+
     server.route(sora2Routes(() => built.deps).map((definition) => definition.route));
     // The confirmation pages' form tokens are keyed by a secret every instance shares when one is configured.
     const pageSecret = options.app.jwtSecret ?? options.app.config.GOOGLE_CLIENT_SECRET ?? randomBytes(32).toString('base64url');

@@ -20,8 +20,10 @@ import type { RouteDefinition } from '../route.js';
 import { defineRoute } from '../route.js';
 import { sessionOf } from './authScheme.js';
 import { deviceRoutes } from './deviceRoutes.js';
+import type { ContentLinks } from './contentLinks.js';
+import { DOWNLOAD_TTL_MS } from './contentLinks.js';
 import { callbackPage } from './callbackPage.js';
-import { GenerateBody, GenerateIdempotencyKey, JobParams, JobsQuery, jobSchema } from './codecs.js';
+import { DownloadQuery, GenerateBody, GenerateIdempotencyKey, JobParams, JobsQuery, jobSchema } from './codecs.js';
 import { signInErrorToProblem, signInNotConfigured, videoErrorToProblem } from './sora2Problems.js';
 
 /**
@@ -38,6 +40,8 @@ export type Sora2Deps = {
   readonly limiter: RateLimiter;
   /** Origin the browser and the GPT reach this server at (PUBLIC_URL). */
   readonly publicUrl: string;
+  /** Signed download links for finished videos (what a GPT can give its user). */
+  readonly contentLinks: ContentLinks;
 };
 
 const tags = ['sora2'];
@@ -52,7 +56,7 @@ const clientKey = (request: Request): string => `ip:${request.info.remoteAddress
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-const jobBody = (view: JobView, publicUrl: string) => ({
+const jobBody = (view: JobView, links: ContentLinks, userId: string) => ({
   jobId: view.jobId,
   status: view.status,
   progress: view.progress,
@@ -64,7 +68,7 @@ const jobBody = (view: JobView, publicUrl: string) => ({
   createdAt: iso(view.createdAt),
   ...(view.endedAt === undefined ? {} : { endedAt: iso(view.endedAt) }),
   ...(view.error === undefined ? {} : { error: view.error }),
-  ...(view.status === 'completed' ? { contentUrl: `${publicUrl}/api/sora2/jobs/${view.jobId}/content` } : {}),
+  ...(view.status === 'completed' ? { contentUrl: links.url(view.jobId, userId), contentUrlExpiresInSeconds: Math.floor(DOWNLOAD_TTL_MS / 1000) } : {}),
 });
 
 const json = (description: string, schema: RouteSpec['responses'][string]['schema']): ResponseSpec => ({ description, ...(schema === undefined ? {} : { schema }) });
@@ -170,19 +174,21 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
       '409': problemResponse('The Idempotency-Key was used with another body, or its first request is still running.'),
       '422': problemResponse('The provider refused the prompt; nothing was charged.'),
     },
-    handler: async ({ payload, request, h }) => {
+    handler: async ({ payload: body, request, h }) => {
       const { userId, sessionId } = sessionOf(request);
-      const key = keyOf(request.headers);
+      // The key may come in the header or, for clients that cannot send headers (GPT Actions), in the body.
+      const { idempotencyKey: bodyKey, ...payload } = body;
+      const key = keyOf(request.headers) ?? bodyKey;
       await consumeRestRequest(deps().limiter, userId);
       if (key === undefined) {
-        const created = await deps().jobs.generate({ userId, sessionId, ...payload });
+        const created = await deps().jobs.generate({ userId, ...(sessionId === undefined ? {} : { sessionId }), ...payload });
         if (E.isLeft(created)) throw videoErrorToProblem(created.left);
-        return h.response(jobBody(created.right, deps().publicUrl)).code(202);
+        return h.response(jobBody(created.right, deps().contentLinks, userId)).code(202);
       }
       const jobId = jobIdFor(userId, key);
       const result = await deps().idempotency.run({ scope: 'sora2-generate', callerId: userId, key, request: { path: request.path, ...payload } }, async (): Promise<Outcome> => {
-        const created = await deps().jobs.generate({ userId, sessionId, jobId, ...payload });
-        if (E.isRight(created)) return { status: 202, body: jobBody(created.right, deps().publicUrl) as unknown as Json, final: true };
+        const created = await deps().jobs.generate({ userId, ...(sessionId === undefined ? {} : { sessionId }), jobId, ...payload });
+        if (E.isRight(created)) return { status: 202, body: jobBody(created.right, deps().contentLinks, userId) as unknown as Json, final: true };
         const boom = videoErrorToProblem(created.left);
         // A refusal is this key's outcome; an outage is not (the retry finds the same job id and never repeats it).
         return { status: boom.output.statusCode, body: problemBody(boom, request.path) as unknown as Json, final: boom.output.statusCode < 500 };
@@ -212,7 +218,7 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
       await consumeRestRequest(deps().limiter, userId);
       const page = deps().jobIndex.jobsOf(userId, { limit: query.limit ?? 20, offset: query.offset ?? 0 });
       const views = await deps().jobs.list(page.ids, userId);
-      return { jobs: views.map((view) => jobBody(view, deps().publicUrl)), total: page.total };
+      return { jobs: views.map((view) => jobBody(view, deps().contentLinks, userId)), total: page.total };
     },
   }),
   defineRoute({
@@ -230,7 +236,7 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
       await consumeRestRequest(deps().limiter, userId);
       const status = await deps().jobs.status(params.id, userId);
       if (E.isLeft(status)) throw videoErrorToProblem(status.left);
-      return jobBody(status.right, deps().publicUrl);
+      return jobBody(status.right, deps().contentLinks, userId);
     },
   }),
   defineRoute({
@@ -256,6 +262,35 @@ const videoRoutes = (deps: () => Sora2Deps): RouteDefinition[] => [
       if (E.isLeft(content)) throw videoErrorToProblem(content.left);
       const { body, contentType, contentLength } = content.right;
       const response = h.response(Readable.from(body, { objectMode: false })).type(contentType).header('Content-Disposition', `attachment; filename="${params.id}.mp4"`);
+      return contentLength === undefined ? response : response.header('Content-Length', String(contentLength));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/sora2/downloads/{id}',
+    operationId: 'downloadSora2Video',
+    summary: 'Download a video by its signed link',
+    description: 'The MP4 of a completed job, for the contentUrl a job status returns: no token needed, the link is signed for one job and its owner and expires after 15 minutes.',
+    tags,
+    security: [],
+    params: JobParams,
+    query: DownloadQuery,
+    responses: {
+      '200': { description: 'The video.', contentType: 'video/mp4', schema: { type: 'string', format: 'binary' } },
+      '403': problemResponse('The link is altered, for another job, or expired: get a fresh one from the job status.'),
+      '404': problemResponse('No such job.'),
+      '409': problemResponse('The job is not completed yet.'),
+      '502': problemResponse('The provider no longer has the content.'),
+    },
+    handler: async ({ params, query, request, h }) => {
+      const userId = deps().contentLinks.verify(params.id, query);
+      if (userId === undefined) throw problem(403, 'download-link-invalid', 'Download link not valid', 'This download link is altered, for another job, or expired. Ask for the job status again for a fresh link.');
+      await consumeRestRequest(deps().limiter, userId);
+      const content = await deps().jobs.content(params.id, userId);
+      if (E.isLeft(content)) throw videoErrorToProblem(content.left);
+      const { body, contentType, contentLength } = content.right;
+      const response = h.response(Readable.from(body, { objectMode: false })).type(contentType).header('Content-Disposition', `attachment; filename="${params.id}.mp4"`).header('Cache-Control', 'private, no-store').header('Referrer-Policy', 'no-referrer');
+      void request;
       return contentLength === undefined ? response : response.header('Content-Length', String(contentLength));
     },
   }),

@@ -103,7 +103,7 @@ describe('hostile: fuzz corpus', () => {
   let token: string;
   beforeAll(async () => {
     kit = await startHostileKit({
-      env: { RATE_LIMIT_TOKENS_PER_MIN: '1000000000', RATE_LIMIT_REQUESTS_PER_MIN: '1000000', WS_MESSAGE_BURST_PER_CONNECTION: '1000000', WS_MESSAGE_BURST_PER_USER: '1000000' },
+      env: { RATE_LIMIT_TOKENS_PER_MIN: '1000000000', RATE_LIMIT_REQUESTS_PER_MIN: '1000000', WS_MESSAGE_BURST_PER_CONNECTION: '1000000', WS_MESSAGE_BURST_PER_USER: '1000000', WS_BYTE_BURST_PER_USER: '1000000000', WS_BYTES_PER_SEC_PER_USER: '1000000000' },
     });
     token = await kit.token('fuzzer');
     await kit.grant('fuzzer', 1_000);

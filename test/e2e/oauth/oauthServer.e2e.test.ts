@@ -207,3 +207,78 @@ describe('scopes and static clients', () => {
     docs.close();
   });
 });
+
+describe('GPT Actions with the OAuth token', () => {
+  const gptToken = async (scope: string) => {
+    const config = await gptConfig();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: GPT_REDIRECT, scope, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'gpt' });
+    const { url: back } = await makeBrowser().browse(url.href, GPT_REDIRECT);
+    return (await oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: 'gpt' })).access_token;
+  };
+
+  it('describes every GPT operation with the one OAuth scheme, its scope and whether it is consequential', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      servers: { url: string }[];
+      components: { securitySchemes: Record<string, { type: string; flows?: { authorizationCode: { authorizationUrl: string; tokenUrl: string; scopes: Record<string, string> } } }> };
+      paths: Record<string, Record<string, { operationId: string; security?: Record<string, string[]>[]; 'x-openai-isConsequential'?: boolean }>>;
+    };
+    expect(doc.servers[0]?.url).toBe(base);
+    const oauth = doc.components.securitySchemes['oauth'];
+    expect(oauth?.type).toBe('oauth2');
+    expect(oauth?.flows?.authorizationCode).toMatchObject({ authorizationUrl: `${base}/oauth/authorize`, tokenUrl: `${base}/oauth/token` });
+    const op = (path: string, method: string) => doc.paths[path]?.[method];
+    expect(op('/api/credits/deduct', 'post')?.security).toContainEqual({ oauth: ['credits:deduct'] });
+    expect(op('/api/credits/deduct', 'post')?.['x-openai-isConsequential']).toBe(true);
+    expect(op('/api/credits/{userId}', 'get')?.security).toContainEqual({ oauth: ['credits:read'] });
+    expect(op('/api/credits/{userId}', 'get')?.['x-openai-isConsequential']).toBe(false);
+    for (const [path, method] of [['/api/sora2/generate', 'post'], ['/api/sora2/jobs/{id}', 'get'], ['/api/sora2/jobs', 'get']] as const) {
+      expect(op(path, method)?.security).toContainEqual({ oauth: ['sora2:use'] });
+    }
+    // Admin-only operations are not offered to applications.
+    expect(op('/api/credits/{userId}/grants', 'post')?.security?.some((s) => 'oauth' in s)).toBe(false);
+    // OpenAI's published Action limits: summaries and descriptions at most 300 characters, parameter
+    // descriptions at most 700, and the OAuth endpoints on the API's own origin.
+    const operations = Object.values(doc.paths).flatMap((item) => Object.values(item)) as unknown as { summary?: string; description?: string; parameters?: { description?: string }[] }[];
+    for (const o of operations) {
+      expect((o.summary ?? '').length).toBeLessThanOrEqual(300);
+      expect((o.description ?? '').length).toBeLessThanOrEqual(300);
+      for (const p of o.parameters ?? []) expect((p.description ?? '').length).toBeLessThanOrEqual(700);
+    }
+    expect(new URL(oauth?.flows?.authorizationCode.authorizationUrl ?? '').origin).toBe(new URL(doc.servers[0]?.url ?? '').origin);
+  });
+
+  it('deducts with the key in the body, generates a video and hands back a signed link that works without a token', async () => {
+    const token = await gptToken('credits:read credits:deduct sora2:use');
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const before = (await kit.app.ledger.balance('google:g-777')).balance;
+    const deduct = () => fetch(`${base}/api/credits/deduct`, { method: 'POST', headers: auth, body: JSON.stringify({ credits: 7, service: 'sora2', idempotencyKey: 'gpt-deduct-1' }) });
+    expect((await deduct()).status).toBe(200);
+    const again = await deduct();
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await kit.app.ledger.balance('google:g-777')).balance).toBe(before - 7);
+
+    const created = await fetch(`${base}/api/sora2/generate`, { method: 'POST', headers: auth, body: JSON.stringify({ prompt: 'A lighthouse at dawn', duration: 4, resolution: '720p', idempotencyKey: 'gpt-video-1' }) });
+    expect(created.status).toBe(202);
+    const { jobId } = (await created.json()) as { jobId: string };
+    let job: { status: string; contentUrl?: string } = { status: 'queued' };
+    for (let i = 0; i < 10 && job.status !== 'completed'; i++) {
+      job = (await (await fetch(`${base}/api/sora2/jobs/${jobId}`, { headers: auth })).json()) as typeof job;
+    }
+    expect(job.status).toBe('completed');
+    const link = new URL(job.contentUrl as string);
+    expect(link.pathname).toBe(`/api/sora2/downloads/${jobId}`);
+    const video = await fetch(link);
+    expect(video.status).toBe(200);
+    expect(video.headers.get('content-type')).toBe('video/mp4');
+    expect((await video.arrayBuffer()).byteLength).toBeGreaterThan(0);
+
+    const tampered = new URL(link);
+    tampered.searchParams.set('user', 'someone-else');
+    expect((await fetch(tampered)).status).toBe(403);
+    const expired = new URL(link);
+    expired.searchParams.set('expires', '1000');
+    expect((await fetch(expired)).status).toBe(403);
+  });
+});

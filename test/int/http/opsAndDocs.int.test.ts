@@ -110,10 +110,11 @@ describe('OpenAPI document and docs', () => {
     expect(validateOpenApi({ ...doc, info: undefined }).valid).toBe(false);
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.servers).toEqual([{ url: 'http://api.example.test' }]);
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'bearerJwt', 'sora2Session']);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'bearerJwt', 'oauth', 'sora2Session']);
     const deduct = doc.paths['/api/credits/deduct']?.['post'];
-    expect(deduct).toMatchObject({ operationId: 'deductCredits', security: [{ bearerJwt: [] }] });
-    expect(deduct?.['parameters']).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true })]);
+    expect(deduct).toMatchObject({ operationId: 'deductCredits', security: [{ oauth: ['credits:deduct'] }, { bearerJwt: [] }], 'x-openai-isConsequential': true });
+    // The key may also come in the body (idempotencyKey), for clients that cannot send headers.
+    expect(deduct?.['parameters']).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false })]);
     const body = (deduct?.['requestBody'] as { content: Record<string, { schema: Record<string, unknown> }> }).content['application/json']?.schema;
     expect(body).toMatchObject({ required: ['credits', 'service'], properties: { credits: { type: 'integer', minimum: 1 } }, additionalProperties: false });
     const operations = Object.values(doc.paths).flatMap((item) => Object.values(item));

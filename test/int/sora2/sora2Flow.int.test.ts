@@ -132,7 +132,13 @@ describe('Sora 2 flow', () => {
     for (let i = 0; i < 3; i++) seen.push(bodyOf<{ status: string }>(await getJob(bench, sessionToken, job.jobId)).status);
     expect(seen).toEqual(['queued', 'in_progress', 'completed']);
     const done = bodyOf<Record<string, unknown>>(await getJob(bench, sessionToken, job.jobId));
-    expect(done).toMatchObject({ status: 'completed', chargedCredits: price.right.credits, contentUrl: `${publicUrl}/api/sora2/jobs/${job.jobId}/content` });
+    expect(done).toMatchObject({ status: 'completed', chargedCredits: price.right.credits });
+    // The link a GPT can hand its user: signed for this job and owner, no token in it.
+    expect(String(done['contentUrl'])).toMatch(new RegExp(`^${publicUrl}/api/sora2/downloads/${job.jobId}\\?user=[^&]+&expires=\\d+&signature=[A-Za-z0-9_-]+$`));
+    const viaLink = new URL(String(done['contentUrl']));
+    const downloaded = await bench.server.inject({ method: 'GET', url: `${viaLink.pathname}${viaLink.search}` });
+    expect(downloaded.statusCode).toBe(200);
+    expect(downloaded.headers['content-type']).toBe('video/mp4');
 
     const account = await eventsOf(bench.store, accountStream(userId));
     const settled = account.filter((e) => e.type === 'ReservationSettled');

@@ -20,6 +20,7 @@ describe('Sora 2 OpenAPI specs', () => {
     const bySecurity = Object.fromEntries(sora2RouteSpecs.map((s) => [s.operationId, s.security]));
     expect(bySecurity).toEqual({
       sora2StartSignIn: [],
+      downloadSora2Video: [],
       sora2SignInCallback: [],
       getSora2Session: [],
       listSora2Jobs: ['sora2Session'],
