@@ -82,7 +82,7 @@ describe('postgres event store: group commit', () => {
           if (intruded) return;
           intruded = true;
           const position = (await lastPosition()) + 1;
-          await admin.query(`INSERT INTO ${schema}.events VALUES ($1, $2, 0, 'Foreign', '{}', '{}')`, [position, s]);
+          await admin.query(`INSERT INTO ${schema}.events VALUES ($1, $2, 0, 'Foreign', '{}', '{}', (extract(epoch from clock_timestamp()) * 1000)::bigint)`, [position, s]);
         },
       },
     });
