@@ -113,7 +113,7 @@ describe('OAuth 2.1 authorization server', () => {
     expect(denied.searchParams.get('error')).toBe('access_denied');
   });
 
-  it('lets an MCP agent sign in through discovery and dynamic registration, with a token bound to /mcp', async () => {
+  it('lets an MCP agent sign in through discovery and dynamic registration, with a token bound to /mcp, and spend credits', async () => {
     const redirectUrl = 'http://127.0.0.1:9/agent-callback';
     let info: OAuthClientInformationMixed | undefined;
     let saved: OAuthTokens | undefined;
@@ -154,7 +154,17 @@ describe('OAuth 2.1 authorization server', () => {
     const agent = new Client({ name: 'agent', version: '1' });
     await agent.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { authProvider: provider }));
     const balance = (await agent.callTool({ name: 'credits_balance', arguments: {} })) as { structuredContent?: Record<string, unknown> };
-    expect(balance.structuredContent).toMatchObject({ userId: 'google:g-777', balance: 50_000 });
+    expect(balance.structuredContent).toMatchObject({ userId: 'google:g-777' });
+    const before = (balance.structuredContent as { balance: number }).balance;
+    // And spends: a metered chat paid from the signed-in person's credits, charged once per idempotency key.
+    const chat = (await agent.callTool({ name: 'chat', arguments: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }], maxTokens: 20, idempotencyKey: 'agent-1' } })) as {
+      isError?: boolean;
+      structuredContent?: { credits?: { charged: number; balance: number } };
+    };
+    expect(chat.isError).toBeFalsy();
+    const charged = chat.structuredContent?.credits?.charged ?? 0;
+    expect(charged).toBeGreaterThan(0);
+    expect((await kit.app.ledger.balance('google:g-777')).balance).toBe(before - charged);
     await agent.close();
   });
 });
