@@ -53,9 +53,11 @@ const holdsByRequest = (folds: readonly AccountFold[]) => {
 /** Tokens the client received in the window of output that a crash may cost (HOLD_PROGRESS_MS before the kill). */
 const toleratedTokens = (rec: StreamRecord, bounds: Bounds, outages: readonly Outage[]): number => {
   if (rec.pendingKilledAt !== undefined) {
-    // Its settle was waiting out a store outage when the process died: what it delivered during the outage
-    // could not be recorded anywhere (docs/architecture.md, "Settlement never gives up", the bound).
-    const during = (t: number) => outages.some((o) => o.startedAt <= t && t <= o.endedAt);
+    // Its settle was waiting out a store outage when the process died: what it delivered since its last
+    // progress record (at most one interval before the outage began) and during the outage could not be
+    // recorded anywhere (docs/architecture.md, "Settlement never gives up", the bound).
+    const from = (o: Outage) => o.startedAt - bounds.progressMs - bounds.progressSlackMs;
+    const during = (t: number) => outages.some((o) => from(o) <= t && t <= o.endedAt);
     return countTokens(rec.chunks.map((c) => c.data).join('')) - countTokens(rec.chunks.filter((c) => !during(c.t)).map((c) => c.data).join(''));
   }
   if (rec.killedAt === undefined) return 0;

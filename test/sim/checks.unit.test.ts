@@ -82,8 +82,10 @@ describe('simulation checks', () => {
     const lost = stream('req', text, { done: pendingDone, pendingKilledAt: 8_000 });
     // The whole stream ran during the outage: nothing of it could be recorded, within the bound.
     expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], lost)).toEqual([]);
-    // The outage began halfway: the output delivered before it is still owed.
-    expect(judgeWith([{ startedAt: 1_450, endedAt: 9_000 }], lost)).toEqual(['free-output']);
+    // Output from one progress interval (+ slack) before the outage on could not be recorded either.
+    expect(judgeWith([{ startedAt: 2_400, endedAt: 9_000 }], lost)).toEqual([]);
+    // The outage began well after the stream: its output was owed and recordable, so it is a finding.
+    expect(judgeWith([{ startedAt: 5_000, endedAt: 9_000 }], lost)).toEqual(['free-output']);
     // Not killed: the pending settle must land, whatever the outage.
     expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], stream('req', text, { done: pendingDone }))).toEqual(['free-output', 'done-mismatch']);
   });
