@@ -27,7 +27,10 @@ const RUNS = arg('runs', 3);
 const CALLERS = [1, 16, 64] as const;
 const ACCOUNTS = 1000;
 type Scenario = 'many' | 'hot';
-type Workload = 'deduct' | 'reserve+settle';
+type Workload = 'deduct' | 'reserve+settle' | 'reserve+progress+settle';
+const WORKLOADS: readonly Workload[] = ['deduct', 'reserve+settle', 'reserve+progress+settle'];
+/** `--only=memory,sqlite FULL` limits the stores measured. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
 
 const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -37,28 +40,47 @@ const prepare = async (ledger: Ledger, scenario: Scenario) => {
   return accounts;
 };
 
-/** Runs `callers` loops for the duration; returns commands per second. */
-const load = async (ledger: Ledger, accounts: readonly string[], workload: Workload, callers: number): Promise<number> => {
+let loads = 0;
+/**
+ * Runs `callers` loops for the duration; returns commands and streams per second.
+ * `reserve+progress+settle` is a stream of 5 to 10 s at the default
+ * HOLD_PROGRESS_MS of 5 s: its hold records its progress once before it settles.
+ */
+const load = async (
+  ledger: Ledger,
+  accounts: readonly string[],
+  workload: Workload,
+  callers: number,
+  ms = DURATION_MS,
+): Promise<{ readonly commands: number; readonly streams: number }> => {
   let commands = 0;
+  let streams = 0;
   let seq = 0;
-  const deadline = performance.now() + DURATION_MS;
+  const loadRun = loads++;
+  const deadline = performance.now() + ms;
   const caller = async (c: number) => {
     while (performance.now() < deadline) {
       const accountId = accounts[(c + seq * callers) % accounts.length] as string;
-      const id = `${c}-${seq++}`;
+      const id = `${loadRun}-${c}-${seq++}`;
       if (workload === 'deduct') {
         await ledger.deduct({ accountId, deductionId: id, amount: 1, service: 'bench' });
         commands += 1;
       } else {
         await ledger.reserve({ accountId, reservationId: id, amount: 100, ttlMs: 600_000, purpose: { service: 'llm', model: 'gpt-4o' } });
+        if (workload === 'reserve+progress+settle') {
+          await ledger.progress({ accountId, reservationId: id, charge: 20, usage: { provider: 'openai', model: 'gpt-4o', inputTokens: 12, outputTokens: 15 }, priceSheetVersion: 'bench', ttlMs: 600_000 });
+          commands += 1;
+        }
         await ledger.settle({ accountId, reservationId: id, charge: 37, usage: { provider: 'openai', model: 'gpt-4o', inputTokens: 12, outputTokens: 30 }, priceSheetVersion: 'bench' });
         commands += 2;
+        streams += 1;
       }
     }
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)));
-  return commands / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  return { commands: commands / seconds, streams: streams / seconds };
 };
 
 type Target = { readonly name: string; readonly open: () => Promise<EventStore>; readonly ceiling?: (scenario: Scenario, batch: number) => Promise<number> };
@@ -114,23 +136,33 @@ export const runLedgerCommandBench = async (): Promise<string> => {
   const rows: (string | number)[][] = [];
   try {
     for (const target of await targets(dir)) {
+      if (ONLY !== undefined && !ONLY.includes(target.name)) continue;
       for (const scenario of ['many', 'hot'] as const) {
         for (const callers of CALLERS) {
-          const results: Record<Workload, number[]> = { deduct: [], 'reserve+settle': [] };
+          const results: Record<Workload, number[]> = { deduct: [], 'reserve+settle': [], 'reserve+progress+settle': [] };
+          const streams: Record<Workload, number[]> = { deduct: [], 'reserve+settle': [], 'reserve+progress+settle': [] };
           const ceilings: number[] = [];
           for (let run = 0; run < RUNS; run++) {
             const store = await target.open();
             const ledger = makeLedger({ store, clock: systemClock, ids: systemIds });
             const accounts = await prepare(ledger, scenario);
-            for (const workload of ['deduct', 'reserve+settle'] as const) results[workload].push(await load(ledger, accounts, workload, callers));
+            // Warm every path first, then rotate the order per run so no workload always runs on the warmest JIT.
+            if (run === 0) for (const workload of WORKLOADS) await load(ledger, accounts, workload, callers, DURATION_MS / 4);
+            for (const workload of WORKLOADS.map((_, i) => WORKLOADS[(i + run) % WORKLOADS.length] as Workload)) {
+              const rate = await load(ledger, accounts, workload, callers);
+              results[workload].push(rate.commands);
+              streams[workload].push(rate.streams);
+            }
             await store.close();
             if (target.ceiling !== undefined) ceilings.push(await target.ceiling(scenario, callers));
           }
           const ceiling = ceilings.length > 0 ? median(ceilings) : undefined;
           const d = median(results.deduct);
           const rs = median(results['reserve+settle']);
+          const rps = median(results['reserve+progress+settle']);
+          const withProgress = median(streams['reserve+progress+settle']) / median(streams['reserve+settle']);
           const ratio = (v: number) => (ceiling === undefined ? 'n/a' : `${Math.round((v / ceiling) * 100)}%`);
-          rows.push([target.name, scenario, callers, fmt(d), ratio(d), fmt(rs), ratio(rs), ceiling === undefined ? 'n/a' : fmt(ceiling)]);
+          rows.push([target.name, scenario, callers, fmt(d), ratio(d), fmt(rs), ratio(rs), fmt(rps), `${Math.round(withProgress * 100)}%`, ceiling === undefined ? 'n/a' : fmt(ceiling)]);
           process.stderr.write(`${rows[rows.length - 1]?.join(' | ')}\n`);
         }
       }
@@ -142,10 +174,10 @@ export const runLedgerCommandBench = async (): Promise<string> => {
   return [
     `### Ledger commands/s (median of ${RUNS} runs of ${DURATION_MS} ms)`,
     '',
-    `Machine: ${machine()}. "many" spreads callers over ${ACCOUNTS} accounts; "hot" puts every caller on one account. One command = one appended event.`,
+    `Machine: ${machine()}. "many" spreads callers over ${ACCOUNTS} accounts; "hot" puts every caller on one account. One command = one appended event. "r+p+s" is a stream whose hold records its progress once (a 5-10 s stream at HOLD_PROGRESS_MS = 5 s); "streams/s with progress" is its streams/s as a share of reserve+settle's, measured in the same run.`,
     '',
     table(
-      ['store', 'scenario', 'callers', 'deduct cmd/s', 'deduct / ceiling', 'reserve+settle cmd/s', 'r+s / ceiling', 'ceiling: raw batched inserts/s (batch = callers)'],
+      ['store', 'scenario', 'callers', 'deduct cmd/s', 'deduct / ceiling', 'reserve+settle cmd/s', 'r+s / ceiling', 'r+p+s cmd/s', 'streams/s with progress / without', 'ceiling: raw batched inserts/s (batch = callers)'],
       rows,
     ),
   ].join('\n');
