@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { CreditAccountCommand, CreditAccountError, CreditAccountEvent, CreditAccountState, Purpose, Usage } from '../../domain/creditAccount/index.js';
+import type { CreditAccountCommand, CreditAccountError, CreditAccountEvent, CreditAccountState, HoldEnd, Purpose, Usage } from '../../domain/creditAccount/index.js';
 import { accountStream, available, CreditAccountEvent as EventCodec, creditAccountDecider } from '../../domain/creditAccount/index.js';
 import type { CommandHandler, HandleOptions, HandlerOptions } from '../commandHandler.js';
 import { makeCommandHandler } from '../commandHandler.js';
@@ -98,10 +98,18 @@ export const makeLedger = (deps: LedgerDeps) => {
       );
     },
 
-    settle: (input: { accountId: string; reservationId: string; charge: number; usage: Usage; priceSheetVersion: string }, options?: HandleOptions) =>
+    settle: (input: { accountId: string; reservationId: string; charge: number; usage: Usage; priceSheetVersion: string; ended?: HoldEnd }, options?: HandleOptions) =>
       run(
         input.accountId,
-        { type: 'SettleReservation', reservationId: input.reservationId, charge: input.charge, usage: input.usage, priceSheetVersion: input.priceSheetVersion, at: now() },
+        {
+          type: 'SettleReservation',
+          reservationId: input.reservationId,
+          charge: input.charge,
+          usage: input.usage,
+          priceSheetVersion: input.priceSheetVersion,
+          at: now(),
+          ...(input.ended === undefined ? {} : { ended: input.ended }),
+        },
         (state) => {
           const hold = state.reservations.get(input.reservationId);
           const charged = hold?.charged ?? input.charge;

@@ -283,9 +283,9 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     const counting: CompletionSink = { chunk: (text) => (streamed.push(text), sink.chunk(text)) };
     try {
       const usage = floored(candidate.model, await pump(opened, counting, signal, hold, upstream), streamed);
-      const settled = await hold.settle(usage);
       const stopReason = hold.keeper.stopReason();
       const ended = signal.aborted || stopReason !== undefined ? 'stopped' : 'completed';
+      const settled = await hold.settle(usage, ended);
       return finished(candidate, usage, ended, ids_, settled, stopReason);
     } catch (thrown) {
       const llm = llmErrorOf(thrown);
@@ -300,7 +300,7 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
         }
         return { kind: 'failed', error: providerError(llm, thrown), fallback: llm?.retryable !== false };
       }
-      const settled = await hold.settle(produced);
+      const settled = await hold.settle(produced, signal.aborted ? 'stopped' : 'failed');
       if (signal.aborted) {
         return finished(candidate, produced, 'stopped', ids_, settled);
       }

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { CreditAccountError, Usage as UsageRecord } from '../../domain/creditAccount/index.js';
+import type { CreditAccountError, HoldEnd, Usage as UsageRecord } from '../../domain/creditAccount/index.js';
 import type { Ledger } from '../credits/ledger.js';
 import type { Clock, Ids, Logger } from '../ports/clock.js';
 import type { BackoffPolicy, Supervisor } from '../supervisor.js';
@@ -25,6 +25,8 @@ export type SettleInput = {
   readonly usage: UsageRecord;
   readonly priceSheetVersion: string;
   readonly correlationId: string;
+  /** How the stream ended, recorded on the settle for usage analytics. */
+  readonly ended?: HoldEnd;
 };
 
 export type SettleOutcome =
@@ -59,7 +61,14 @@ export const makeSettlements = (deps: SettlementsDeps) => {
 
   const once = (input: SettleInput) =>
     ledger.settle(
-      { accountId: input.accountId, reservationId: input.reservationId, charge: input.charge, usage: input.usage, priceSheetVersion: input.priceSheetVersion },
+      {
+        accountId: input.accountId,
+        reservationId: input.reservationId,
+        charge: input.charge,
+        usage: input.usage,
+        priceSheetVersion: input.priceSheetVersion,
+        ...(input.ended === undefined ? {} : { ended: input.ended }),
+      },
       { correlationId: input.correlationId },
     );
 

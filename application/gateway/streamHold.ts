@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { chargeFor, settleCharge } from '../../domain/pricing/charge.js';
 import type { PriceSheet } from '../../domain/pricing/priceSheet.js';
 import type { Credits } from '../../domain/shared/money.js';
+import type { HoldEnd } from '../../domain/creditAccount/index.js';
 import type { Ledger } from '../credits/ledger.js';
 import type { Clock, Logger } from '../ports/clock.js';
 import type { Usage } from '../ports/llmProvider.js';
@@ -42,7 +43,7 @@ export type StreamHoldInput = {
 
 export type StreamHold = {
   readonly keeper: HoldKeeper;
-  readonly settle: (usage: Usage) => Promise<Settled & { readonly capped: boolean }>;
+  readonly settle: (usage: Usage, ended: HoldEnd) => Promise<Settled & { readonly capped: boolean }>;
   readonly release: (reason: string) => Promise<void>;
 };
 
@@ -68,13 +69,13 @@ export const openStreamHold = (deps: StreamHoldDeps, input: StreamHoldInput): St
     usageRecord,
   });
 
-  const settle = async (usage: Usage): Promise<Settled & { readonly capped: boolean }> => {
+  const settle = async (usage: Usage, ended: HoldEnd): Promise<Settled & { readonly capped: boolean }> => {
     const priced = priceOf(usage);
     if (priced.capped) logger.warn({ requestId, model: candidate.model, usage, held }, 'usage priced above its hold; charged the hold');
     // Let a progress write in flight land first; what it recorded was delivered and is the least the settle charges.
     await keeper.idle();
     const charge = Math.max(priced.credits, keeper.recorded()?.charge ?? 0);
-    const outcome = await deps.settlements.settle({ accountId: userId, reservationId, charge, usage: usageRecord(usage), priceSheetVersion: sheet.version, correlationId: requestId });
+    const outcome = await deps.settlements.settle({ accountId: userId, reservationId, charge, usage: usageRecord(usage), priceSheetVersion: sheet.version, correlationId: requestId, ended });
     switch (outcome.kind) {
       case 'settled':
         return { charged: outcome.charged, balance: outcome.balance, available: outcome.available, capped: priced.capped };

@@ -156,9 +156,10 @@ const changeOf = (
       const id = holdRef(accountId, reservationId);
       const usage = obj(d['usage']);
       const charged = num(d['charged']);
-      // A settle may say the client stopped the stream (`ended: 'stopped'`); without it, a settle is a completion.
-      const stopped = text(d['ended']) === 'stopped' || text(usage['ended']) === 'stopped';
-      const outcome = event.type === 'ReservationExpired' ? 'failed' : stopped ? 'stopped' : 'completed';
+      // A settle says how the work ended (completed, stopped by the client or the gateway, failed after some output);
+      // one written before it said so is a completion. An expiry is a failure: the owner never settled.
+      const ended = text(d['ended']);
+      const outcome = event.type === 'ReservationExpired' ? 'failed' : ended === 'stopped' || ended === 'failed' ? ended : 'completed';
       const counts = {
         [outcome]: 1,
         inputTokens: num(usage['inputTokens']),

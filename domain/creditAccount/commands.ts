@@ -1,5 +1,5 @@
 import type { Instant } from '../shared/decider.js';
-import type { Purpose, Usage } from './events.js';
+import type { HoldEnd, Purpose, Usage } from './events.js';
 
 /**
  * Commands carry raw numbers for amounts: `decide` is where an amount is
@@ -66,6 +66,8 @@ export type CreditAccountCommand =
       readonly usage: Usage;
       readonly priceSheetVersion: string;
       readonly at: Instant;
+      /** How the work ended (for analytics); a settle without it is read as completed. */
+      readonly ended?: HoldEnd;
     }
   /**
    * A running hold records what it has cost so far and moves its expiry on:

@@ -75,6 +75,7 @@ export const settle = (cmd: Cmd<'SettleReservation'>, state: CreditAccountState)
       usage: cmd.usage,
       priceSheetVersion: cmd.priceSheetVersion,
       at: cmd.at,
+      ...(cmd.ended === undefined ? {} : { ended: cmd.ended }),
     },
   };
   return resolution(state, hold, charge.right, event, cmd.at);

@@ -81,16 +81,24 @@ export const SettlementRefunded = event(
     t.partial({ reason: t.string, by: t.string }),
   ]),
 );
+/** How the work a hold paid for ended: normally, stopped (client or gateway), or failed after output was produced. */
+export const HoldEnd = t.keyof({ completed: null, stopped: null, failed: null });
+export type HoldEnd = t.TypeOf<typeof HoldEnd>;
+
 export const ReservationSettled = event(
   'ReservationSettled',
-  t.type({
-    reservationId: t.string,
-    charged: NonNegative,
-    released: NonNegative,
-    usage: Usage,
-    priceSheetVersion: t.string,
-    at: SafeInt,
-  }),
+  t.intersection([
+    t.type({
+      reservationId: t.string,
+      charged: NonNegative,
+      released: NonNegative,
+      usage: Usage,
+      priceSheetVersion: t.string,
+      at: SafeInt,
+    }),
+    // Absent on events written before it existed: read as 'completed'.
+    t.partial({ ended: HoldEnd }),
+  ]),
 );
 export const ReservationReleased = event(
   'ReservationReleased',

@@ -34,16 +34,21 @@ describe('usage analytics after WebSocket and REST traffic', () => {
     expect(sums.charged).toBeGreaterThan(0);
     const answer = await get('/api/usage?groupBy=service&from=2020-01-01&to=2029-12-31', kit.admin);
     expect(answer.status).toBe(200);
-    const body = JSON.parse(answer.text) as { position: number; rows: { service: string; creditsCharged: number; inputTokens: number; outputTokens: number; requests: number; completed: number; failed: number }[]; total: number };
+    const body = JSON.parse(answer.text) as {
+      position: number;
+      rows: { service: string; creditsCharged: number; inputTokens: number; outputTokens: number; requests: number; completed: number; stopped: number; failed: number }[];
+      total: number;
+    };
     expect(body.position).toBe(sums.head);
     expect(answer.headers.get('x-projection-position')).toBe(String(sums.head));
-    const total = (k: 'creditsCharged' | 'inputTokens' | 'outputTokens' | 'requests' | 'completed' | 'failed') => body.rows.reduce((s, r) => s + r[k], 0);
+    const total = (k: 'creditsCharged' | 'inputTokens' | 'outputTokens' | 'requests' | 'completed' | 'stopped' | 'failed') => body.rows.reduce((s, r) => s + r[k], 0);
     expect(total('creditsCharged')).toBe(sums.charged);
     expect(total('inputTokens')).toBe(sums.inputTokens);
     expect(total('outputTokens')).toBe(sums.outputTokens);
-    // 6 completions + 1 failed hold over WebSocket, 2 REST deductions.
-    expect(total('requests')).toBe(9);
+    // 6 completions, 1 stream stopped by its client and 1 failed hold over WebSocket, 2 REST deductions.
+    expect(total('requests')).toBe(10);
     expect(total('completed')).toBe(8);
+    expect(total('stopped')).toBe(1);
     expect(total('failed')).toBe(1);
     expect(body.rows.map((r) => r.service).sort()).toEqual(['llm', 'sora2']);
   });
@@ -83,6 +88,7 @@ describe('usage analytics after WebSocket and REST traffic', () => {
     expect(metricSum(text, 'ledger_tokens_total', 'direction="output"')).toBe(sums.outputTokens);
     expect(metricSum(text, 'ledger_completions_total', 'outcome="completed"')).toBe(8);
     expect(metricSum(text, 'ledger_completions_total', 'outcome="failed"')).toBe(1);
+    expect(metricSum(text, 'ledger_completions_total', 'outcome="stopped"')).toBe(1);
     expect(text).toMatch(/ledger_completions_total\{service="llm",provider="claude",model="claude-3-5-haiku-latest",outcome="completed"\} 3/);
     expect(text).toMatch(/^ledger_holds_open 0$/m);
     expect(text).toMatch(/^ledger_held_credits 0$/m);

@@ -44,6 +44,14 @@ export const seedTraffic = async (kit: UsageKit): Promise<void> => {
     socket.send(ask(`${user}-b`, { provider: 'claude', model: 'claude-3-5-haiku-latest' }));
     await socket.result(`${user}-b`);
   }
+  // A stream the client stops after some output: charged for what was produced, counted as stopped.
+  const stopping = await kit.open('bob');
+  kit.openai.enqueue({ chunks: ['one ', 'two ', 'three ', 'four ', 'five ', 'six ', 'seven ', 'eight '], chunkDelayMs: 40, usage: { inputTokens: 11, outputTokens: 8 } });
+  stopping.send(ask('bob-stop', { provider: 'openai', model: 'gpt-4o-mini' }));
+  await stopping.next((f) => f.id === 'bob-stop' && f.seq === 2);
+  stopping.send({ id: 'bob-stop', type: 'cancel' });
+  const stopped = await stopping.result('bob-stop');
+  if (stopped.end['ended'] !== 'stopped') throw new Error(`the cancelled stream ended ${JSON.stringify(stopped.end)}`);
   // A provider failure before any output: the hold is released, the request counts as failed.
   const failing = await kit.open('cy');
   kit.openai.enqueue({ fault: { kind: 'status', status: 400, body: { error: { message: 'bad request', type: 'invalid_request_error' } } } });

@@ -115,6 +115,14 @@ describe('CreditAccount: reservations (two-phase)', () => {
     expect(state).toMatchObject({ balance: 75, held: 0 });
   });
 
+  it('records how the stream ended when the settle says so, and a repeat with it is still a duplicate', () => {
+    const stopped = { ...settle('r1', 25), ended: 'stopped' } as const;
+    const event = settled('r1', 25, 45);
+    const withEnd = { ...event, data: { ...event.data, ended: 'stopped' } } as typeof event;
+    spec.given([...funded, reserved('r1', 70)]).when(stopped).then([withEnd]);
+    spec.given([...funded, reserved('r1', 70), withEnd]).when(stopped).thenNothing();
+  });
+
   it('settles for zero when nothing was produced', () => {
     spec.given([...funded, reserved('r1', 70)]).when(settle('r1', 0)).then([settled('r1', 0, 70)]);
   });

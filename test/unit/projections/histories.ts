@@ -12,7 +12,7 @@ const START = Date.UTC(2026, 10, 28);
 
 type Step =
   | { kind: 'reserve'; account: number; service: string; provider: string; model: string; amount: number; apiKey: number; day: number }
-  | { kind: 'settle' | 'release' | 'expire'; pick: number; charged: number; tokens: number; seconds: number; stop: boolean; day: number }
+  | { kind: 'settle' | 'release' | 'expire'; pick: number; charged: number; tokens: number; seconds: number; stop: boolean; ended?: 'completed' | 'stopped' | 'failed' | undefined; day: number }
   | { kind: 'deduct'; account: number; service: string; amount: number; day: number }
   | { kind: 'refund' | 'refundSettlement'; pick: number; amount: number; day: number }
   | { kind: 'progress'; pick: number; charged: number; day: number }
@@ -36,6 +36,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     tokens: fc.nat(5000),
     seconds: fc.nat(20),
     stop: fc.boolean(),
+    /** How a settled stream ended; undefined = a settle written before settles said (read as completed). */
+    ended: fc.constantFrom(undefined, 'completed' as const, 'stopped' as const, 'failed' as const),
     day: fc.nat(3),
   }),
   fc.record({ kind: fc.constant('deduct' as const), account: fc.nat(3), service: fc.constantFrom('sora2', 'llm', 'misc'), amount: fc.integer({ min: 1, max: 500 }), day: fc.nat(3) }),
@@ -80,6 +82,7 @@ export const buildHistory = (steps: readonly Step[]): { stream: string; event: N
           released: hold.amount - charged,
           usage: { provider: 'p', model: 'm', inputTokens: s.tokens, outputTokens: s.tokens * 2, videoSeconds: s.seconds },
           priceSheetVersion: 'v1',
+          ...(s.ended === undefined ? {} : { ended: s.ended }),
         });
       } else if (s.kind === 'release') push(hold.account, 'ReservationReleased', { reservationId: hold.id, amount: hold.amount, reason: s.stop ? 'client cancelled' : 'ProviderError' });
       else if (s.stop) push(hold.account, 'ReservationExpired', { reservationId: hold.id, amount: hold.amount });
@@ -154,7 +157,8 @@ export const recompute = (events: readonly RecordedEvent[]): UsageRow[] => {
     const hold = () => find(i, 'CreditsReserved', 'reservationId', d['reservationId'], e.streamName);
     if (e.type === 'ReservationSettled') {
       const u = d['usage'] as unknown as Record<string, number>;
-      add(e, hold(), { completed: 1, creditsCharged: d['charged'], inputTokens: u['inputTokens'], outputTokens: u['outputTokens'], videoSeconds: u['videoSeconds'] });
+      const ended = (d['ended'] as string | undefined) ?? 'completed';
+      add(e, hold(), { [ended]: 1, creditsCharged: d['charged'], inputTokens: u['inputTokens'], outputTokens: u['outputTokens'], videoSeconds: u['videoSeconds'] });
     }
     if (e.type === 'ReservationReleased') add(e, hold(), /cancel/.test(String(d['reason'])) ? { stopped: 1 } : { failed: 1 });
     if (e.type === 'ReservationExpired') {

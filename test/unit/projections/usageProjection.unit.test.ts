@@ -30,6 +30,14 @@ describe('usage projection (memory read model)', () => {
     expect(byDay['2026-11-29/']).toMatchObject({ requests: 1, stopped: 1, failed: 0, creditsHeld: 30 });
   });
 
+  it('counts a settle by how its stream ended: completed, stopped, failed, and an older settle without it as completed', () => {
+    const reserve = (n: number) => ({ kind: 'reserve' as const, account: 1, service: 'llm' as const, provider: 'openai' as const, model: 'gpt-4o' as const, amount: 50, apiKey: 0, day: n });
+    const settle = (ended: 'completed' | 'stopped' | 'failed' | undefined) => ({ kind: 'settle' as const, pick: 0, charged: 5, tokens: 1, seconds: 0, stop: false, ended, day: 0 });
+    const events = recorded(buildHistory([reserve(0), settle('stopped'), reserve(0), settle('failed'), reserve(0), settle('completed'), reserve(0), settle(undefined)]));
+    const [row] = foldUsage(events, new Map(), NO_POSITION).deltas;
+    expect(row).toMatchObject({ requests: 4, completed: 2, stopped: 1, failed: 1, creditsCharged: 20 });
+  });
+
   it('follows live appends after catching up, and reports its position and lag', async () => {
     const store = makeMemoryEventStore();
     const model = makeMemoryUsageReadModel();
