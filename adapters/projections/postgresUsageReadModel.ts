@@ -3,7 +3,7 @@ import type { UsageBatch } from '../../application/projections/usage.js';
 import type { UsageReadModel } from '../../application/projections/usageReadModel.js';
 import { CheckpointMoved, NO_POSITION } from '../../application/projections/usageReadModel.js';
 import type { RefRecord } from './usageSql.js';
-import { checkpointTableSql, groupOf, groupQuerySql, refOf, refsTableSql, rowsTableSql, rowValues, upsertRowSql } from './usageSql.js';
+import { checkpointTableSql, counterColumnNames, groupOf, groupQuerySql, keyColumnNames, refOf, refsTableSql, rowsTableSql, rowValues } from './usageSql.js';
 
 /**
  * The PostgreSQL read model: tables in the ledger's schema, next to the
@@ -14,6 +14,18 @@ import { checkpointTableSql, groupOf, groupQuerySql, refOf, refsTableSql, rowsTa
 const ident = (name: string): string => {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid PostgreSQL schema name "${name}"`);
   return `"${name}"`;
+};
+
+/** Rows of values turned into one array per column, the parameters of an INSERT ... SELECT FROM unnest(...). */
+const columnsOf = (rows: readonly (readonly (string | number)[])[], width: number): (string | number)[][] =>
+  Array.from({ length: width }, (_, c) => rows.map((r) => r[c] as string | number));
+
+/** The multi-row form of upsertRowSql: every delta of a batch in one statement, adding every counter. */
+const upsertRowsUnnestSql = (table: string): string => {
+  const all = [...keyColumnNames, ...counterColumnNames];
+  const arrays = [...keyColumnNames.map(() => 'text[]'), ...counterColumnNames.map(() => 'bigint[]')];
+  return `INSERT INTO ${table} (${all.join(', ')}) SELECT * FROM unnest(${arrays.map((type, i) => `$${i + 1}::${type}`).join(', ')})
+    ON CONFLICT (${keyColumnNames.join(', ')}) DO UPDATE SET ${counterColumnNames.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}`;
 };
 
 export const makePostgresUsageReadModel = async (options: { readonly connectionString: string; readonly schema: string }): Promise<UsageReadModel> => {
@@ -31,7 +43,8 @@ export const makePostgresUsageReadModel = async (options: { readonly connectionS
   await pool.query(refsTableSql(refs));
   await pool.query(checkpointTableSql(checkpoint));
   const ph = (i: number) => `$${i}`;
-  const upsert = upsertRowSql(rows, ph);
+  const rowColumnCount = keyColumnNames.length + counterColumnNames.length;
+  const upsertRows = upsertRowsUnnestSql(rows);
 
   const commit = async (batch: UsageBatch, after: number) => {
     const client = await pool.connect();
@@ -41,12 +54,15 @@ export const makePostgresUsageReadModel = async (options: { readonly connectionS
       const found = await client.query<{ position: string }>(`SELECT position FROM ${checkpoint} WHERE id = 1 FOR UPDATE`);
       const actual = Number(found.rows[0]?.position ?? NO_POSITION);
       if (actual !== after) throw new CheckpointMoved(after, actual);
-      for (const row of batch.deltas) await client.query(upsert, rowValues(row));
-      for (const [id, ref] of batch.put) {
+      // One statement each for the rows and the references, whatever the batch size: a round trip per
+      // row made catch-up run at a few hundred events/s. A batch has one delta per key and one put per id.
+      if (batch.deltas.length > 0) await client.query(upsertRows, columnsOf(batch.deltas.map(rowValues), rowColumnCount));
+      if (batch.put.length > 0) {
         await client.query(
-          `INSERT INTO ${refs} (id, api_key_id, service, provider, model, amount) VALUES ($1, $2, $3, $4, $5, $6)
+          `INSERT INTO ${refs} (id, api_key_id, service, provider, model, amount)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
            ON CONFLICT (id) DO UPDATE SET api_key_id = excluded.api_key_id, service = excluded.service, provider = excluded.provider, model = excluded.model, amount = excluded.amount`,
-          [id, ref.apiKeyId, ref.service, ref.provider, ref.model, ref.amount],
+          columnsOf(batch.put.map(([id, ref]) => [id, ref.apiKeyId, ref.service, ref.provider, ref.model, ref.amount]), 6),
         );
       }
       if (batch.drop.length > 0) await client.query(`DELETE FROM ${refs} WHERE id = ANY($1)`, [batch.drop]);
