@@ -76,6 +76,9 @@ const viaGateway = async (client: GatewayClient): Promise<Sample> => {
 };
 
 type Stats = { ttfc: number[]; chunk: number[] };
+/** The usage projection's lag inside the gateway process over a phase (sampled every 10 ms). */
+type ProjectionLag = { samples: number; events50: number; events99: number; eventsMax: number; ms50: number; ms99: number; msMax: number };
+type Result = { concurrency: number; stats: Record<Path, Stats>; gatewayCpuMsPerRequest: number; projectionLag: ProjectionLag };
 const summary = (s: Stats) => {
   const ttfc = [...s.ttfc].sort((a, b) => a - b);
   const chunk = [...s.chunk].sort((a, b) => a - b);
@@ -115,10 +118,12 @@ export const runWsTtfc = async (): Promise<void> => {
   const first = clients[0] as GatewayClient;
   try {
     for (let i = 0; i < 20; i++) await Promise.all([direct(sdk), viaGateway(first)]); // warm-up: JIT, connections, caches
-    const results: { concurrency: number; stats: Record<Path, Stats>; gatewayCpuMsPerRequest: number }[] = [];
-    type Usage = { cpu: { user: number; system: number } };
+    const results: Result[] = [];
+    type Usage = { cpu: { user: number; system: number }; projectionLag: ProjectionLag };
+    let lag: ProjectionLag | undefined;
     const cpuMs = async () => {
-      const { cpu } = await askStats<Usage>(gateway.process);
+      const { cpu, projectionLag } = await askStats<Usage>(gateway.process);
+      lag = projectionLag;
       return (cpu.user + cpu.system) / 1000;
     };
     for (const [concurrency, n] of [[1, rounds], [WIDE, wideRounds]] as const) {
@@ -135,7 +140,8 @@ export const runWsTtfc = async (): Promise<void> => {
         }
       }
       // The gateway idles during direct rounds, so its CPU time over the phase is what its requests cost.
-      results.push({ concurrency, stats, gatewayCpuMsPerRequest: ((await cpuMs()) - cpuBefore) / stats.gateway.ttfc.length });
+      const gatewayCpuMsPerRequest = ((await cpuMs()) - cpuBefore) / stats.gateway.ttfc.length;
+      results.push({ concurrency, stats, gatewayCpuMsPerRequest, projectionLag: lag as ProjectionLag });
     }
     report(results, store, pinned);
   } finally {
@@ -146,7 +152,7 @@ export const runWsTtfc = async (): Promise<void> => {
   }
 };
 
-const report = (results: { concurrency: number; stats: Record<Path, Stats>; gatewayCpuMsPerRequest: number }[], store: string, pinned: boolean) => {
+const report = (results: readonly Result[], store: string, pinned: boolean) => {
   const lines = [
     `### WebSocket gateway vs direct SDK (fixture: first byte ${fixtureEnv.FIRST_BYTE_MS} ms, ${fixtureEnv.CHUNKS} chunks every ${fixtureEnv.CHUNK_MS} ms; store ${store.startsWith('sqlite') ? 'SQLite file' : store}; ${pinned ? 'gateway pinned to CPU 1, clients and fixture to CPU 0' : 'no CPU pinning'})`,
     '',
@@ -154,13 +160,17 @@ const report = (results: { concurrency: number; stats: Record<Path, Stats>; gate
     '|---|---|---|---|---|---|---|---|',
   ];
   const json: Record<string, unknown>[] = [];
-  for (const { concurrency, stats, gatewayCpuMsPerRequest } of results) {
+  for (const { concurrency, stats, gatewayCpuMsPerRequest, projectionLag } of results) {
     const d = summary(stats.direct);
     const g = summary(stats.gateway);
     lines.push(`| ${concurrency} | direct SDK | ${fmt(d.ttfc50)} | ${fmt(d.ttfc99)} | ${fmt(d.chunk50)} | ${fmt(d.chunk99)} | ${d.streams} | ${d.chunks} |`);
     lines.push(`| ${concurrency} | gateway | ${fmt(g.ttfc50)} | ${fmt(g.ttfc99)} | ${fmt(g.chunk50)} | ${fmt(g.chunk99)} | ${g.streams} | ${g.chunks} |`);
     lines.push(`| ${concurrency} | **added** | **${fmt(g.ttfc50 - d.ttfc50)}** | **${fmt(g.ttfc99 - d.ttfc99)}** | **${fmt(g.chunk50 - d.chunk50)}** | **${fmt(g.chunk99 - d.chunk99)}** | | |`);
-    json.push({ concurrency, direct: d, gateway: g, gatewayCpuMsPerRequest });
+    json.push({ concurrency, direct: d, gateway: g, gatewayCpuMsPerRequest, projectionLag });
+  }
+  lines.push('', '| concurrent streams | usage projection lag p50 / p99 / max (events) | oldest unprojected event p50 / p99 / max (ms) | samples |', '|---|---|---|---|');
+  for (const { concurrency, projectionLag: l } of results) {
+    lines.push(`| ${concurrency} | ${l.events50} / ${l.events99} / ${l.eventsMax} | ${fmt(l.ms50)} / ${fmt(l.ms99)} / ${fmt(l.msMax)} | ${l.samples} |`);
   }
   // Only under load: at one stream the process sleeps between chunks and per-request CPU time is dominated by wake-ups.
   const wide = results.find((r) => r.concurrency === WIDE);
