@@ -50,21 +50,21 @@ const holdsByRequest = (folds: readonly AccountFold[]) => {
   return map;
 };
 
-/** Tokens the client received in the window of output that a crash may cost (HOLD_PROGRESS_MS before the kill). */
+/**
+ * Tokens the client received in the window of output that a crash may cost: the last HOLD_PROGRESS_MS
+ * before the kill, and, when a store outage began before the kill, what was delivered from one progress
+ * interval before the outage to its end (docs/architecture.md, the settlement bound: "plus, with a store
+ * outage, the output since the last progress the store accepted"). A kill during the outage may find the
+ * stream's settle still trying in the foreground (no done yet) or pending in the background: the same bound.
+ */
 const toleratedTokens = (rec: StreamRecord, bounds: Bounds, outages: readonly Outage[]): number => {
-  if (rec.pendingKilledAt !== undefined) {
-    // Its settle was waiting out a store outage when the process died: what it delivered since its last
-    // progress record (at most one interval before the outage began) and during the outage could not be
-    // recorded anywhere (docs/architecture.md, "Settlement never gives up", the bound).
-    const from = (o: Outage) => o.startedAt - bounds.progressMs - bounds.progressSlackMs;
-    const during = (t: number) => outages.some((o) => from(o) <= t && t <= o.endedAt);
-    return countTokens(rec.chunks.map((c) => c.data).join('')) - countTokens(rec.chunks.filter((c) => !during(c.t)).map((c) => c.data).join(''));
-  }
-  if (rec.killedAt === undefined) return 0;
-  const from = rec.killedAt - bounds.progressMs - bounds.progressSlackMs;
-  const all = rec.chunks.map((c) => c.data).join('');
-  const before = rec.chunks.filter((c) => c.t < from).map((c) => c.data).join('');
-  return countTokens(all) - countTokens(before);
+  const killedAt = rec.pendingKilledAt ?? rec.killedAt;
+  if (killedAt === undefined) return 0;
+  const margin = bounds.progressMs + bounds.progressSlackMs;
+  const windows: (readonly [number, number])[] = rec.pendingKilledAt === undefined ? [[killedAt - margin, killedAt]] : [];
+  for (const o of outages) if (o.startedAt <= killedAt) windows.push([o.startedAt - margin, o.endedAt]);
+  const tolerated = (t: number) => windows.some(([from, to]) => from <= t && t <= to);
+  return countTokens(rec.chunks.map((c) => c.data).join('')) - countTokens(rec.chunks.filter((c) => !tolerated(c.t)).map((c) => c.data).join(''));
 };
 
 const checkDelivered = (records: Records, folds: readonly AccountFold[], bounds: Bounds, outages: readonly Outage[]): Finding[] => {

@@ -90,6 +90,22 @@ describe('simulation checks', () => {
     expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], stream('req', text, { done: pendingDone }))).toEqual(['free-output', 'done-mismatch']);
   });
 
+  it('allows a stream killed during an outage before its client had done (the settle still trying) the output from one interval before the outage on', () => {
+    const text = Array.from({ length: 10 }, () => ' ledger'); // chunks at t = 1000..1900
+    const expired = [ev('CreditsGranted', { grantId: 'g', amount: 100, at: 0 }), reserved('r', 'req', 50, 5_000), ev('ReservationExpired', { reservationId: 'r', amount: 50, at: 7_500 })];
+    const judgeWith = (outages: { startedAt: number; endedAt: number }[], killedAt: number) => {
+      const records = noRecords();
+      records.streams.push(stream('req', text, { killedAt }));
+      return checkAll({ records, folds: [foldAccount('a', expired)], bounds, outages, endedAt: 100_000, audit: { ok: true, detail: '' } }).map((f) => f.kind);
+    };
+    // The outage began as the stream ended; the kill came 2 s into it, long after the last chunk.
+    expect(judgeWith([{ startedAt: 1_900, endedAt: 9_000 }], 3_900)).toEqual([]);
+    // Without an outage the same kill leaves only its last interval unpaid: the stream's output was recordable.
+    expect(judgeWith([], 3_900)).toEqual(['free-output']);
+    // An outage that began after the kill changes nothing.
+    expect(judgeWith([{ startedAt: 4_000, endedAt: 9_000 }], 3_900)).toEqual(['free-output']);
+  });
+
   it('finds a hold closed later than its last expiry plus one sweep, and one never closed', () => {
     const late = [ev('CreditsGranted', { grantId: 'g', amount: 100, at: 0 }), reserved('r', 'q', 50, 5_000), ev('ReservationExpired', { reservationId: 'r', amount: 50, at: 9_000 })];
     expect(judge(late)).toEqual(['leaked-hold']);
