@@ -104,6 +104,8 @@ describe('simulation checks', () => {
     expect(judgeWith([], 3_900)).toEqual(['free-output']);
     // An outage that began after the kill changes nothing.
     expect(judgeWith([{ startedAt: 4_000, endedAt: 9_000 }], 3_900)).toEqual(['free-output']);
+    // Chunks read just after the kill were sent before it: within the last interval, not a finding.
+    expect(judgeWith([], 1_500)).toEqual([]);
   });
 
   it('finds a hold closed later than its last expiry plus one sweep, and one never closed', () => {

@@ -56,8 +56,10 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
     const proc = spawn(process.execPath, [serviceEntry], { env: { ...process.env, ...env }, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     expectingExit = false;
+    let starting = true;
     proc.on('exit', (code, signal) => {
-      if (expectingExit) return;
+      // An exit before it started is a refused start (start() rejects with it), not a crash of a running service.
+      if (expectingExit || starting) return;
       crashes.push({ at: Date.now(), code, signal });
       log?.write(`--- CRASHED (exit ${code}, signal ${signal}) at ${new Date().toISOString()}\n`);
     });
@@ -72,6 +74,7 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
       proc.stderr?.on('data', (d: Buffer) => log?.write(d));
       const failed = (code: number | null) => {
         clearTimeout(timer);
+        log?.write(`--- exited with ${code} while starting at ${new Date().toISOString()}\n`);
         reject(new Error(`${name} exited with ${code} while starting; see ${logPath}`));
       };
       proc.once('exit', failed);
@@ -89,6 +92,7 @@ export const makeInstance = (name: string, env: Readonly<Record<string, string>>
           buffered = '';
           clearTimeout(timer);
           proc.off('exit', failed);
+          starting = false;
           resolve();
           return;
         }

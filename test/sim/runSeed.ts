@@ -99,13 +99,30 @@ const scheduleFaults = (ctx: WorkloadContext, s: Scenario, outage: StoreOutage, 
         const killedAt = Date.now();
         const streams = [...(ctx.running.get(victim.name) ?? [])];
         for (const rec of streams) rec.killedAt = killedAt;
+        // A stream its client already left (cancel, disconnect) may still have its settle in flight: if it had
+        // not answered done, the kill may have taken the settle with it (the same bound as a running stream).
+        for (const rec of ctx.records.streams)
+          if (rec.instance === victim.name && rec.killedAt === undefined && rec.done === undefined && rec.endedAt !== undefined) rec.killedAt = killedAt;
         const pendingSettle = (rec: StreamRecord) => (rec.done?.raw as { credits?: { pending?: boolean } } | undefined)?.credits?.pending === true;
         for (const rec of ctx.records.streams) if (rec.instance === victim.name && rec.killedAt === undefined && pendingSettle(rec)) rec.pendingKilledAt = killedAt;
         await victim.kill();
         faults.kills += 1;
         log(`SIGKILL ${victim.name} at +${killedAt - ctx.startedAt}ms with ${streams.length} stream(s) running`);
         await sleep(restartAfter);
-        await victim.start();
+        // As an orchestrator would: a service that refuses to start because its store is down (PostgreSQL
+        // stopped for the outage) exits 1 with "cannot connect", and is started again until it comes up.
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            await victim.start();
+            break;
+          } catch (error) {
+            const logPath = /see (\S+)$/.exec((error as Error).message)?.[1];
+            const tail = logPath === undefined ? '' : readFileSync(logPath, 'utf8').slice(-2_000);
+            if (attempt >= 60 || !/cannot connect/.test(tail)) throw error;
+            log(`${victim.name} refused to start (${(error as Error).message.split(';')[0]}); again in 1 s`);
+            await sleep(1_000);
+          }
+        }
         log(`restarted ${victim.name}`);
       })(),
     );
