@@ -5,10 +5,12 @@ import type { AppLogger } from '../logging.js';
 import { traceIdOf } from '../observability/httpTracing.js';
 
 /**
- * One log line per request through hapi-pino on the application's logger.
- * The request is logged without headers (no Authorization, no cookies) and
- * its URL passes through redactUrl, so `?token=`, `?code=` and the like never
- * reach a log line. Liveness probes and Prometheus scrapes are not logged.
+ * hapi-pino on the application's logger, for the server's start and stop and
+ * for failed requests (with the error). The one line per request is
+ * requestLog.ts's (route, status, user, request and trace id): hapi-pino's
+ * own response line is off, so a request is not logged twice. What it does
+ * log carries no headers (no Authorization, no cookies) and URLs pass
+ * through redactUrl, so `?token=`, `?code=` and the like never reach a log line.
  */
 type LoggedRequest = { readonly id?: unknown; readonly method?: unknown; readonly url?: unknown; readonly remoteAddress?: unknown };
 
@@ -19,8 +21,6 @@ const requestSerializer = (req: LoggedRequest) => ({
   remoteAddress: req.remoteAddress,
 });
 
-const pathAndQuery = (request: Request): string => redactUrl(`${request.url.pathname}${request.url.search}`);
-
 export const registerRequestLogging = async (server: Server, logger: AppLogger): Promise<void> => {
   await server.register({
     plugin: hapiPino,
@@ -30,14 +30,10 @@ export const registerRequestLogging = async (server: Server, logger: AppLogger):
       logQueryParams: false,
       logPathParams: false,
       logRequestStart: false,
+      logEvents: ['onPostStart', 'onPostStop', 'request-error'],
       ignorePaths: ['/health/live', '/metrics'],
       serializers: { req: requestSerializer as never },
       getChildBindings: (request: Request) => ({ reqId: request.info.id, traceId: traceIdOf(request) }),
-      customRequestCompleteMessage: (request: Request, responseTimeMs: number) => {
-        const response = request.response as { statusCode?: number; output?: { statusCode: number } } | null;
-        const status = response?.statusCode ?? response?.output?.statusCode ?? '-';
-        return `${request.method.toUpperCase()} ${pathAndQuery(request)} ${status} (${responseTimeMs} ms)`;
-      },
     },
   });
 };

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, ResponseObject, Server } from '@hapi/hapi';
 import type { Boom } from '@hapi/boom';
+import { redactUrl } from '../auth/jwtRequest.js';
 import type { AppLogger } from '../logging.js';
+import { traceIdOf } from '../observability/httpTracing.js';
 
 /**
  * Request ids and the request line. Each request gets an id: the caller's
  * `x-request-id` when it is a sane token (so a proxy's id follows the request
  * through), otherwise a fresh UUID; it is returned in the `x-request-id`
  * response header, errors included. When the response is sent, one line
- * records method, route (the path pattern, so no ids or query strings, hence
- * no token in a URL), status, duration, remote address, the authenticated
- * user id (never the token) and the request id.
+ * records method, route (the path pattern), the path with its query through
+ * redactUrl (so `?token=` and `?code=` values never reach a log), status,
+ * duration, remote address, the authenticated user id (never the token), the
+ * request id and the W3C trace id. It is the only line per request.
  */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -69,10 +72,12 @@ const logRequest = (logger: AppLogger, request: Request): void => {
       requestId: requestIdOf(request),
       method: request.method.toUpperCase(),
       route: request.route.path,
+      path: redactUrl(`${request.url.pathname}${request.url.search}`),
       status: statusOf(request),
       durationMs,
       remoteAddress: request.info.remoteAddress,
       userId: userIdOf(request),
+      traceId: traceIdOf(request),
     },
     'request',
   );
