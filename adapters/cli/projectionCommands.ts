@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { EventStore } from '../../application/ports/eventStore.js';
-import { catchUp } from '../../application/projections/catchUp.js';
+import { catchUpAlongside } from '../../application/projections/catchUp.js';
 import { NO_POSITION } from '../../application/projections/usageReadModel.js';
 import { openUsageReadModel } from '../projections/fromStoreUrl.js';
 import { DEFAULT_EVENT_STORE } from '../eventstore/fromUrl.js';
@@ -47,7 +47,8 @@ export const runProjections = async (p: Parsed, store: EventStore, io: Io, json:
     await model.reset();
     const started = performance.now();
     let done = 0;
-    const position = await catchUp(store, model, NO_POSITION, {
+    // A running service's runner may commit beside the rebuild (it catches up from the reset too): alongside, not against.
+    const position = await catchUpAlongside(store, model, NO_POSITION, {
       batchSize: BATCH,
       onBatch: (_batch, events) => {
         done += events.length;

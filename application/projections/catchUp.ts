@@ -67,6 +67,29 @@ export const catchUp = async (
   }
 };
 
+/**
+ * catchUp beside other writers of the same read model (other instances' runners, a rebuild):
+ * when one of them commits first, its work stands and the replay goes on from the checkpoint
+ * it left. Each refusal means another writer moved forward, so this ends once the store is
+ * read to its end.
+ */
+export const catchUpAlongside = async (
+  store: EventStore,
+  model: UsageReadModel,
+  after: number,
+  options: Parameters<typeof catchUp>[3],
+): Promise<number> => {
+  let position = after;
+  for (;;) {
+    try {
+      return await catchUp(store, model, position, options);
+    } catch (error) {
+      if (!(error instanceof CheckpointMoved)) throw error;
+      position = await model.checkpoint();
+    }
+  }
+};
+
 export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
   const batchSize = deps.batchSize ?? 500;
   const flushMs = deps.flushMs ?? 20;
@@ -91,21 +114,53 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     chain = chain.then(async () => {
-      const events = buffer;
+      // What another writer committed meanwhile is not this runner's to commit again.
+      const events = buffer.filter((e) => e.position > position);
       buffer = [];
       if (events.length === 0 || !running) return;
       try {
         committed(await commitBatch(deps.model, events, position), events);
       } catch (error) {
+        buffer = [...events, ...buffer];
+        if (error instanceof CheckpointMoved) {
+          await resync(error);
+          return;
+        }
         consecutiveFailures += 1;
-        // The checkpoint did not move: put the events back so the next flush retries them in order.
-        if (!(error instanceof CheckpointMoved)) buffer = [...events, ...buffer];
-        else position = await deps.model.checkpoint();
+        // The checkpoint did not move: the events stay buffered and the next flush retries them in order.
         deps.logger.error({ err: (error as Error).message, failures: consecutiveFailures }, 'usage projection batch failed');
         if (running) timer = setTimeout(() => void flush(), Math.min(30_000, 100 * 2 ** consecutiveFailures));
       }
     });
     return chain;
+  };
+
+  /**
+   * Another writer moved the checkpoint: another instance of the service committed the same
+   * events first (normal with several instances on one store), or `ledger projections rebuild`
+   * reset it and replayed. Neither is a failure. The read model is the truth: continue from its
+   * checkpoint, reading from the store what lies between it and this runner's buffer (a rebuild
+   * that ended before the events this runner holds would otherwise leave a hole nobody fills).
+   */
+  const resync = async (moved: CheckpointMoved) => {
+    deps.logger.debug({ err: moved.message }, 'usage checkpoint moved by another writer; catching up from it');
+    try {
+      position = await catchUpAlongside(deps.store, deps.model, await deps.model.checkpoint(), {
+        batchSize,
+        onBatch: (batch, events) => {
+          head = Math.max(head, batch.position);
+          committed(batch, events);
+        },
+        shouldStop: () => !running,
+      });
+      buffer = buffer.filter((e) => e.position > position);
+    } catch (error) {
+      // The store or the read model failed: try again after a pause, from the checkpoint then.
+      consecutiveFailures += 1;
+      deps.logger.error({ err: (error as Error).message, failures: consecutiveFailures }, 'usage projection catch-up failed');
+      position = await deps.model.checkpoint().catch(() => position);
+    }
+    if (running && buffer.length > 0) timer = setTimeout(() => void flush(), consecutiveFailures === 0 ? 0 : Math.min(30_000, 100 * 2 ** consecutiveFailures));
   };
 
   const onLive = async (event: RecordedEvent) => {

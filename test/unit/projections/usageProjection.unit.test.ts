@@ -2,10 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
 import { makeMemoryUsageReadModel } from '../../../adapters/projections/memoryUsageReadModel.js';
 import { silentLogger } from '../../../application/ports/clock.js';
-import { makeProjectionRunner } from '../../../application/projections/catchUp.js';
+import { catchUpAlongside, makeProjectionRunner } from '../../../application/projections/catchUp.js';
 import { foldUsage } from '../../../application/projections/usage.js';
 import { NO_POSITION } from '../../../application/projections/usageReadModel.js';
-import { buildHistory, recorded } from './histories.js';
+import fc from 'fast-check';
+import type { RecordedEvent } from '../../../application/ports/eventStore.js';
+import { buildHistory, historyArb, recompute, recorded } from './histories.js';
 import { allRows, readModelSuite } from './readModelSuite.js';
 
 describe('usage projection (memory read model)', () => {
@@ -36,6 +38,48 @@ describe('usage projection (memory read model)', () => {
     const events = recorded(buildHistory([reserve(0), settle('stopped'), reserve(0), settle('failed'), reserve(0), settle('completed'), reserve(0), settle(undefined)]));
     const [row] = foldUsage(events, new Map(), NO_POSITION).deltas;
     expect(row).toMatchObject({ requests: 4, completed: 2, stopped: 1, failed: 1, creditsCharged: 20 });
+  });
+
+  it('two live runners on one read model and a rebuild in the middle count every event exactly once', async () => {
+    await fc.assert(
+      fc.asyncProperty(historyArb, fc.nat(), fc.nat(), async (history, cut1, cut2) => {
+        const store = makeMemoryEventStore();
+        const model = makeMemoryUsageReadModel();
+        // A flush interval long enough that the runners still hold events the rebuild also reads, and events appended after it ended.
+        const runners = [0, 1].map(() => makeProjectionRunner({ store, model, logger: silentLogger, now: Date.now, flushMs: 40, batchSize: 1_000 }));
+        await Promise.all(runners.map((r) => r.start()));
+        const revisions = new Map<string, number>();
+        let appended = 0;
+        const append = async (items: typeof history) => {
+          for (const { stream, event } of items) {
+            const result = await store.appendToStream(stream, [event], revisions.get(stream) ?? 'no_stream')();
+            if (result._tag === 'Left') throw new Error('append failed');
+            revisions.set(stream, result.right.nextExpectedRevision);
+            appended += 1;
+          }
+        };
+        const caughtUp = async () => {
+          for (let i = 0; i < 500 && (await model.checkpoint()) < appended - 1; i++) await new Promise((r) => setTimeout(r, 2));
+        };
+        const first = cut1 % (history.length + 1);
+        const second = first + (cut2 % (history.length - first + 1));
+        await append(history.slice(0, first));
+        await caughtUp();
+        await append(history.slice(first, second));
+        // What `ledger projections rebuild` does, while both runners hold those appends unflushed.
+        await model.reset();
+        await catchUpAlongside(store, model, NO_POSITION, { batchSize: 5 });
+        await append(history.slice(second));
+        const all: RecordedEvent[] = [];
+        for await (const e of store.readAll()) all.push(e);
+        for (let i = 0; i < 500 && (await model.checkpoint()) < all.length - 1; i++) await new Promise((r) => setTimeout(r, 2));
+        await Promise.all(runners.map((r) => r.stop()));
+        expect(await model.checkpoint()).toBe(all.length - 1);
+        expect(await allRows(model)).toEqual(recompute(all));
+        await store.close();
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('follows live appends after catching up, and reports its position and lag', async () => {
