@@ -265,14 +265,30 @@ export const buildApp = async (
     ledgerLog,
     metrics,
     usage: { model: usageModel, runner: usageRunner },
+    /**
+     * Stops every part even when one of them fails (the store is closed whatever a follower's last
+     * error was); the first failure is rethrown at the end, after every part had its turn.
+     */
     close: async () => {
-      await usageRunner.stop();
-      await usageStarted;
-      await usageModel.close();
-      await sweeper.stop();
-      await ledgerLog.stop();
-      await store.close();
-      if (redis !== undefined) await redis.quit().catch(() => undefined);
+      const steps: readonly (readonly [string, () => Promise<unknown>])[] = [
+        ['usage projection', () => usageRunner.stop()],
+        ['usage projection start', () => usageStarted],
+        ['usage read model', () => usageModel.close()],
+        ['sweeper', () => sweeper.stop()],
+        ['ledger log', () => ledgerLog.stop()],
+        ['event store', () => store.close()],
+        ['redis', () => (redis === undefined ? Promise.resolve() : redis.quit())],
+      ];
+      let first: unknown;
+      for (const [part, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          logger.error({ part, err: (error as Error).message }, 'shutdown: a part failed to stop');
+          if (part !== 'redis') first ??= error;
+        }
+      }
+      if (first !== undefined) throw first;
     },
   };
 };

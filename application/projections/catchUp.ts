@@ -197,7 +197,8 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
       timer = undefined;
       await subscription?.stop();
       subscription = undefined;
-      await chain;
+      // A flush never rejects the chain (failures are logged and retried), but stopping must not depend on it.
+      await chain.catch(() => undefined);
       buffer = [];
     },
     /** Commits whatever is buffered now (tests and shutdown). */

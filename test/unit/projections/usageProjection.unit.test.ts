@@ -4,7 +4,7 @@ import { makeMemoryUsageReadModel } from '../../../adapters/projections/memoryUs
 import { silentLogger } from '../../../application/ports/clock.js';
 import { catchUpAlongside, makeProjectionRunner } from '../../../application/projections/catchUp.js';
 import { foldUsage } from '../../../application/projections/usage.js';
-import { NO_POSITION } from '../../../application/projections/usageReadModel.js';
+import { CheckpointMoved, NO_POSITION } from '../../../application/projections/usageReadModel.js';
 import fc from 'fast-check';
 import type { RecordedEvent } from '../../../application/ports/eventStore.js';
 import { buildHistory, historyArb, recompute, recorded } from './histories.js';
@@ -80,6 +80,42 @@ describe('usage projection (memory read model)', () => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('keeps following after a refused batch whose checkpoint read failed too (a store outage): never stuck, stop resolves', async () => {
+    const store = makeMemoryEventStore();
+    const inner = makeMemoryUsageReadModel();
+    let refuseNext = false;
+    let failCheckpoints = 0;
+    const model: typeof inner = {
+      ...inner,
+      commit: (batch, after) => {
+        if (refuseNext) {
+          refuseNext = false;
+          return Promise.reject(new CheckpointMoved(after, after + 1));
+        }
+        return inner.commit(batch, after);
+      },
+      checkpoint: () => (failCheckpoints-- > 0 ? Promise.reject(new Error('connect ECONNREFUSED')) : inner.checkpoint()),
+    };
+    const runner = makeProjectionRunner({ store, model, logger: silentLogger, now: Date.now, flushMs: 1 });
+    await runner.start();
+    const history = buildHistory([
+      { kind: 'deduct', account: 0, service: 'sora2', amount: 7, day: 0 },
+      { kind: 'deduct', account: 1, service: 'sora2', amount: 5, day: 0 },
+    ]);
+    refuseNext = true;
+    failCheckpoints = 1;
+    const [first, second] = history;
+    if (first === undefined || second === undefined) throw new Error('no events');
+    await store.appendToStream(first.stream, [first.event], 'no_stream')();
+    for (let i = 0; i < 200 && (await inner.checkpoint()) < 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await store.appendToStream(second.stream, [second.event], 'no_stream')();
+    for (let i = 0; i < 200 && (await inner.checkpoint()) < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await inner.checkpoint()).toBe(1);
+    expect((await allRows(inner)).reduce((sum, r) => sum + r.creditsCharged, 0)).toBe(12);
+    await runner.stop();
+    await store.close();
   });
 
   it('follows live appends after catching up, and reports its position and lag', async () => {
