@@ -6,6 +6,7 @@ import { balanceAt, history } from '../../application/credits/queries.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import type { CreditAccountError } from '../../domain/creditAccount/index.js';
 import { mintDevToken } from '../auth/jwtMint.js';
+import { hashedReadsOf } from '../eventstore/fromUrl.js';
 import { devSecretPath, readDevSecret } from '../system/devSecret.js';
 import { systemClock, systemIds } from '../system/clockAndIds.js';
 import type { Parsed } from './args.js';
@@ -44,7 +45,13 @@ const progressFor = async (store: EventStore, io: Io, json: boolean) => {
 const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
   const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
   const bar = await progressFor(store, io, json);
-  const report = await auditLedger(store, { ...(at === undefined ? {} : { at }), now: () => performance.now(), onProgress: bar.update });
+  const hashedReads = hashedReadsOf(store);
+  const report = await auditLedger(store, {
+    ...(at === undefined ? {} : { at }),
+    ...(hashedReads === undefined ? {} : { hashedReads }),
+    now: () => performance.now(),
+    onProgress: bar.update,
+  });
   bar.stop();
   const ok = report.violations.length === 0;
   if (json) io.out(JSON.stringify({ ok, ...report }));
