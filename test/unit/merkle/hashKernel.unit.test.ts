@@ -48,7 +48,7 @@ const recorded = fc.record({
   position: fc.nat(),
 });
 
-const toEvent = (r: fc.RecordedType<typeof recorded>): RecordedEvent => ({
+const toEvent = (r: typeof recorded extends fc.Arbitrary<infer T> ? T : never): RecordedEvent => ({
   streamName: r.streamName,
   revision: r.revision,
   type: r.type,
