@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditLedger } from '../../application/audit.js';
@@ -76,6 +76,21 @@ const auditRates = async (store: SqliteEventStore) => {
 
 type Follower = 'none' | 'main thread' | 'hashing thread';
 
+/**
+ * CPU time of this process's main thread in ms (Linux: /proc, 10 ms ticks),
+ * or undefined elsewhere. On a shared machine the throughput of appends
+ * depends on how much CPU the process gets; what the follower takes from
+ * the request path is the main thread's CPU per appended event.
+ */
+const mainThreadCpuMs = (): number | undefined => {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+};
+
 const appendRate = async (path: string, follower: Follower) => {
   const store = await makeSqliteEventStore({ path, synchronous: 'NORMAL' });
   const log = makeLedgerLog({
@@ -87,24 +102,32 @@ const appendRate = async (path: string, follower: Follower) => {
     ...(follower === 'hashing thread' ? { hashedReads: store.hashedReads } : {}),
   });
   if (follower !== 'none') await log.start();
+  const cpuBefore = mainThreadCpuMs();
   const result = await runLoad(store, 'many', 64, APPEND_MS);
+  const cpuAfter = mainThreadCpuMs();
   await log.stop();
   await store.close();
-  return (result.events * 1000) / result.elapsedMs;
+  const mainUsPerEvent = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : ((cpuAfter - cpuBefore) * 1000) / result.events;
+  return { rate: (result.events * 1000) / result.elapsedMs, mainUsPerEvent };
 };
 
 /** Appends/s per follower mode: RUNS rounds, the modes in rotated order each round, medians. */
 const appendRates = async (dir: string) => {
   const modes: Follower[] = ['none', 'main thread', 'hashing thread'];
   const rates = new Map<Follower, number[]>(modes.map((m) => [m, []]));
+  const cpu = new Map<Follower, number[]>(modes.map((m) => [m, []]));
   for (let run = 0; run < RUNS; run++) {
     for (let k = 0; k < modes.length; k++) {
       const mode = modes[(run + k) % modes.length] as Follower;
-      rates.get(mode)?.push(await appendRate(join(dir, `append-${run}-${k}.db`), mode));
+      const measured = await appendRate(join(dir, `append-${run}-${k}.db`), mode);
+      rates.get(mode)?.push(measured.rate);
+      cpu.get(mode)?.push(measured.mainUsPerEvent);
     }
   }
-  return (mode: Follower) => median(rates.get(mode) ?? []);
+  return { rate: (mode: Follower) => median(rates.get(mode) ?? []), mainUs: (mode: Follower) => median(cpu.get(mode) ?? []) };
 };
+
+const us = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} µs` : 'n/a');
 
 const pct = (part: number, whole: number) => `${((part / whole) * 100).toFixed(0)}%`;
 
@@ -117,9 +140,9 @@ export const runMerkleBench = async (): Promise<string> => {
     await store.close();
     process.stderr.write(`merkle bench: read ${fmt(audit.read)}/s, tree ${fmt(audit.merkle)}/s (thread ${fmt(audit.merkleThread)}/s), audit ${fmt(audit.audit)}/s (thread ${fmt(audit.auditThread)}/s)\n`);
     const appends = await appendRates(dir);
-    const without = appends('none');
-    const withLog = appends('main thread');
-    const withThread = appends('hashing thread');
+    const without = appends.rate('none');
+    const withLog = appends.rate('main thread');
+    const withThread = appends.rate('hashing thread');
     process.stderr.write(`merkle bench: appends ${fmt(without)}/s without the follower, ${fmt(withLog)}/s with it, ${fmt(withThread)}/s with it hashing in its thread\n`);
     const loadAfter = loadavg()[0] as number;
     return [
@@ -128,16 +151,16 @@ export const runMerkleBench = async (): Promise<string> => {
       `Machine: ${machine()}; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
       '',
       table(
-        ['measure', 'events/s', 'ratio'],
+        ['measure', 'events/s', 'ratio', 'main-thread CPU per appended event'],
         [
-          ['ceiling: plain readAll', fmt(audit.read), '100%'],
-          ['Merkle tree only, hashing on the main thread', fmt(audit.merkle), pct(audit.merkle, audit.read)],
-          ['Merkle tree only, leaves from the hashing thread', fmt(audit.merkleThread), pct(audit.merkleThread, audit.read)],
-          ['audit with full Merkle verification, main thread', fmt(audit.audit), pct(audit.audit, audit.read)],
-          ['audit with full Merkle verification, hashing thread', fmt(audit.auditThread), pct(audit.auditThread, audit.read)],
-          ['appends, no ledger log follower', fmt(without), '100%'],
-          ['appends, follower hashing on the main thread', fmt(withLog), pct(withLog, without)],
-          ['appends, follower fed by the hashing thread', fmt(withThread), pct(withThread, without)],
+          ['ceiling: plain readAll', fmt(audit.read), '100%', ''],
+          ['Merkle tree only, hashing on the main thread', fmt(audit.merkle), pct(audit.merkle, audit.read), ''],
+          ['Merkle tree only, leaves from the hashing thread', fmt(audit.merkleThread), pct(audit.merkleThread, audit.read), ''],
+          ['audit with full Merkle verification, main thread', fmt(audit.audit), pct(audit.audit, audit.read), ''],
+          ['audit with full Merkle verification, hashing thread', fmt(audit.auditThread), pct(audit.auditThread, audit.read), ''],
+          ['appends, no ledger log follower', fmt(without), '100%', us(appends.mainUs('none'))],
+          ['appends, follower hashing on the main thread', fmt(withLog), pct(withLog, without), us(appends.mainUs('main thread'))],
+          ['appends, follower fed by the hashing thread', fmt(withThread), pct(withThread, without), us(appends.mainUs('hashing thread'))],
         ],
       ),
     ].join('\n');
