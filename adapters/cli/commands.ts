@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { runKeys } from './keyCommands.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { auditLedger, type Violation } from '../../application/audit.js';
@@ -42,10 +43,18 @@ const progressFor = async (store: EventStore, io: Io, json: boolean) => {
   return makeProgress(total, 'auditing');
 };
 
+/**
+ * The store's hashing thread speeds the audit up only when a core is free
+ * for it: it reads and parses every event a second time, so on a machine
+ * whose cores are all busy it costs more than it saves (measured in
+ * docs/benchmarks.md, issue 12). The 1-minute load average decides.
+ */
+const hashThreadHelps = (): boolean => availableParallelism() > 1 && (loadavg()[0] ?? 0) <= availableParallelism() - 1;
+
 const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
   const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
   const bar = await progressFor(store, io, json);
-  const hashedReads = hashedReadsOf(store);
+  const hashedReads = hashThreadHelps() ? hashedReadsOf(store) : undefined;
   const report = await auditLedger(store, {
     ...(at === undefined ? {} : { at }),
     ...(hashedReads === undefined ? {} : { hashedReads }),
