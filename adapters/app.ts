@@ -29,7 +29,7 @@ import type { Supervisor } from '../application/supervisor.js';
 import { makeSupervisor } from '../application/supervisor.js';
 import { makeJwtVerifier } from './auth/jwtVerifier.js';
 import type { Config } from './config.js';
-import { openEventStore } from './eventstore/fromUrl.js';
+import { hashedReadsOf, openEventStore } from './eventstore/fromUrl.js';
 import { makeInProcessRateLimiter, makeInProcessSessionStore } from './inprocess/index.js';
 import type { LlmSetup } from './llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from './llm/providersFromEnv.js';
@@ -167,7 +167,7 @@ export const buildApp = async (
   const heads: { observe?: (position: number) => void } = {};
   // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
   const store = guardEventStore(instrumentEventStore(rawStore, metrics.registry, (position) => heads.observe?.(position)));
-  const ledgerLog = await startLedgerLog(config, env, store, logger).catch(async (error: unknown) => {
+  const ledgerLog = await startLedgerLog(config, env, store, logger, hashedReadsOf(rawStore)).catch(async (error: unknown) => {
     if (overrides.store === undefined) await store.close();
     throw error;
   });

@@ -1,4 +1,5 @@
 import * as nodeCrypto from 'node:crypto';
+import { makeHashKernel } from './hashKernel.js';
 import type { Json, NewEvent, RecordedEvent } from './ports/eventStore.js';
 
 /**
@@ -6,69 +7,13 @@ import type { Json, NewEvent, RecordedEvent } from './ports/eventStore.js';
  * decision time, correlation id and the previous event's hash, encoded
  * canonically (keys sorted, no whitespace, undefined dropped), so any change,
  * deletion or reordering inside a stream breaks every later link.
- * This is the one place hashes are computed.
+ * The encodings and hashes themselves live in hashKernel.ts, the one place
+ * hashes are computed (shared with the hashing worker threads).
  */
-const slowCanonical = (value: unknown): string => {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('non-finite number in event');
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (value === null) return 'null';
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
-          const item: unknown = value[i];
-          out += item === undefined ? 'null' : slowCanonical(item);
-        }
-        return `${out}]`;
-      }
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      let out = '{';
-      let first = true;
-      for (const key of keys) {
-        const item = record[key];
-        if (item === undefined) continue;
-        out += `${first ? '' : ','}${JSON.stringify(key)}:${slowCanonical(item)}`;
-        first = false;
-      }
-      return `${out}}`;
-    }
-    default:
-      return 'null';
-  }
-};
+const kernel = makeHashKernel(nodeCrypto);
+const { isCanonicalShape, chainText, sha256Hex } = kernel;
 
-/**
- * True when JSON.stringify already yields the canonical form: every object's
- * keys are in sorted order, nothing is undefined, every number is finite.
- * Events are written with sorted keys (see `sortKeys`), and order-preserving
- * stores hand them back that way, so the common case is one walk plus one
- * native JSON.stringify instead of building the string by hand.
- */
-const isCanonicalShape = (value: unknown): boolean => {
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (typeof value !== 'object' || value === null) return typeof value !== 'undefined' && typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint';
-  if (Array.isArray(value)) {
-    for (const item of value) if (!isCanonicalShape(item)) return false;
-    return true;
-  }
-  let previous: string | undefined;
-  for (const key in value) {
-    if (previous !== undefined && !(previous < key)) return false;
-    if (!isCanonicalShape((value as Record<string, unknown>)[key])) return false;
-    previous = key;
-  }
-  return true;
-};
-
-export const canonicalJson = (value: unknown): string => (isCanonicalShape(value) ? JSON.stringify(value) : slowCanonical(value));
+export const canonicalJson: (value: unknown) => string = kernel.canonicalJson;
 
 /** The value with object keys in sorted order and undefined dropped (a copy when it was not so already): how events are written. */
 export const sortKeys = <T>(value: T): T => {
@@ -89,11 +34,6 @@ const rebuildSorted = (value: unknown): unknown => {
   return out;
 };
 
-const sha256Hex: (data: string) => string =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (data) => (nodeCrypto as unknown as { hash: (alg: string, data: string, enc: string) => string }).hash('sha256', data, 'hex')
-    : (data) => nodeCrypto.createHash('sha256').update(data).digest('hex');
-
 export type HashInput = {
   readonly streamName: string;
   readonly revision: number;
@@ -104,19 +44,7 @@ export type HashInput = {
   readonly prevHash: string;
 };
 
-export const eventHash = (input: HashInput): string =>
-  // Keys listed in sorted order, so the envelope itself needs no sorting.
-  sha256Hex(
-    canonicalJson({
-      ...(input.correlationId === undefined ? {} : { correlationId: input.correlationId }),
-      data: input.data,
-      prevHash: input.prevHash,
-      recordedAt: input.recordedAt,
-      revision: input.revision,
-      stream: input.streamName,
-      type: input.type,
-    }),
-  );
+export const eventHash = (input: HashInput): string => sha256Hex(chainText(input));
 
 /** Seals domain events into store events, continuing the chain after `prevHash` at `firstRevision`. */
 export const sealEvents = (

@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { runKeys } from './keyCommands.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { auditLedger, type Violation } from '../../application/audit.js';
@@ -6,6 +7,7 @@ import { balanceAt, history } from '../../application/credits/queries.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import type { CreditAccountError } from '../../domain/creditAccount/index.js';
 import { mintDevToken } from '../auth/jwtMint.js';
+import { hashedReadsOf } from '../eventstore/fromUrl.js';
 import { devSecretPath, readDevSecret } from '../system/devSecret.js';
 import { systemClock, systemIds } from '../system/clockAndIds.js';
 import type { Parsed } from './args.js';
@@ -41,10 +43,24 @@ const progressFor = async (store: EventStore, io: Io, json: boolean) => {
   return makeProgress(total, 'auditing');
 };
 
+/**
+ * The store's hashing thread speeds the audit up only when a core is free
+ * for it: it reads and parses every event a second time, so on a machine
+ * whose cores are all busy it costs more than it saves (measured in
+ * docs/benchmarks.md, issue 12). The 1-minute load average decides.
+ */
+const hashThreadHelps = (): boolean => availableParallelism() > 1 && (loadavg()[0] ?? 0) <= availableParallelism() - 1;
+
 const audit = async (p: Parsed, store: EventStore, io: Io, json: boolean): Promise<number> => {
   const at = p.flags.at === undefined ? undefined : instant(p.flags.at, 'at');
   const bar = await progressFor(store, io, json);
-  const report = await auditLedger(store, { ...(at === undefined ? {} : { at }), now: () => performance.now(), onProgress: bar.update });
+  const hashedReads = hashThreadHelps() ? hashedReadsOf(store) : undefined;
+  const report = await auditLedger(store, {
+    ...(at === undefined ? {} : { at }),
+    ...(hashedReads === undefined ? {} : { hashedReads }),
+    now: () => performance.now(),
+    onProgress: bar.update,
+  });
   bar.stop();
   const ok = report.violations.length === 0;
   if (json) io.out(JSON.stringify({ ok, ...report }));

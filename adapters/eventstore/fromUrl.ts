@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
+import type { HashedReads } from '../../application/ports/hashedReads.js';
 import { nativeModuleHint } from '../system/nativeModules.js';
 import { causeOf, StartupError, withoutPassword, withTimeout } from '../system/startupError.js';
 import { makeMemoryEventStore } from './memory/memoryEventStore.js';
@@ -137,3 +138,11 @@ export const openEventStore = async (url: string = DEFAULT_EVENT_STORE, options:
       return openEsdb(url, timeoutMs);
   }
 };
+
+/**
+ * The store's hashing thread when it has one (SQLite): the audit and the
+ * ledger log then hash off the main thread. Other stores hash on the caller's
+ * thread. Ask the store as opened, not a wrapper of it (guard, metrics).
+ */
+export const hashedReadsOf = (store: EventStore): HashedReads | undefined =>
+  'hashedReads' in store ? (store as EventStore & { readonly hashedReads: HashedReads }).hashedReads : undefined;

@@ -1,5 +1,6 @@
 import { makeLedgerLog, type LedgerLog } from '../../application/merkle/ledgerLog.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
+import type { HashedReads } from '../../application/ports/hashedReads.js';
 import type { Config } from '../config.js';
 import type { AppLogger } from '../logging.js';
 import { ledgerSetup } from './ledgerSetup.js';
@@ -9,6 +10,8 @@ import { ledgerSetup } from './ledgerSetup.js';
  * one stops start-up in production), catches the tree up with the store,
  * then signs a checkpoint every CHECKPOINT_EVERY events (inside the log) and
  * every CHECKPOINT_INTERVAL_MS when something new arrived (here).
+ * With `hashedReads` (SQLite) the follower's leaves are hashed in the store's
+ * hashing thread, so appends do not share this thread with it.
  */
 export type RunningLedgerLog = LedgerLog & { readonly vkey: string; readonly origin: string };
 
@@ -17,6 +20,7 @@ export const startLedgerLog = async (
   env: Readonly<Record<string, string | undefined>>,
   store: EventStore,
   logger: AppLogger,
+  hashedReads?: HashedReads,
 ): Promise<RunningLedgerLog> => {
   const setup = ledgerSetup(config, env['NODE_ENV']);
   if (setup.generatedKeyPath !== undefined) {
@@ -30,6 +34,7 @@ export const startLedgerLog = async (
     checkpoints: setup.checkpoints,
     checkpointEvery: config.CHECKPOINT_EVERY,
     onError: (error) => logger.error({ err: (error as Error).message }, 'ledger log follower stopped'),
+    ...(hashedReads === undefined ? {} : { hashedReads }),
   });
   await log.start();
   await log.checkpointNow();

@@ -1,5 +1,6 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { makeHashKernel } from '../hashKernel.js';
 
 /**
  * RFC 9162 (Certificate Transparency 2.0) section 2.1.1 tree hashing with
@@ -12,7 +13,6 @@ export type Hash = Uint8Array;
 
 export const HASH_BYTES = 32;
 
-const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
 
 export const emptyRoot = (): Hash => createHash('sha256').digest();
@@ -21,11 +21,8 @@ export const emptyRoot = (): Hash => createHash('sha256').digest();
 type OneShot = (algorithm: string, data: string | Uint8Array, encoding: 'buffer') => Buffer;
 const oneShot = (nodeCrypto as unknown as { hash?: OneShot }).hash;
 
-export const leafHash = (data: Uint8Array | string): Hash => {
-  // "\u0000" encodes as the single byte 0x00 in UTF-8: the leaf prefix.
-  if (oneShot !== undefined && typeof data === 'string') return oneShot('sha256', `\u0000${data}`, 'buffer');
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
-};
+/** SHA-256(0x00 || data); the leaf encoding is shared with the hashing worker threads (../hashKernel.ts). */
+export const leafHash: (data: Uint8Array | string) => Hash = makeHashKernel(nodeCrypto).leafHash;
 
 export const nodeHash = (left: Hash, right: Hash): Hash => {
   if (oneShot === undefined) return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
@@ -52,7 +49,8 @@ export const sameHash = (a: Hash, b: Hash): boolean => {
   return diff === 0;
 };
 
-export const toHex = (hash: Hash): string => Buffer.from(hash).toString('hex');
+// A view, not a copy, of the hash's bytes.
+export const toHex = (hash: Hash): string => Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('hex');
 export const toBase64 = (hash: Hash): string => Buffer.from(hash).toString('base64');
 
 /** MTH(D[n]) straight from the definition: the reference the fast tree is tested against. */

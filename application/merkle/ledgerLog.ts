@@ -1,9 +1,10 @@
 import { checkpointText, signCheckpoint, type Checkpoint } from '../checkpoints/checkpoint.js';
 import type { CheckpointStore } from '../ports/checkpointStore.js';
 import type { EventStore, RecordedEvent, Subscription } from '../ports/eventStore.js';
+import type { HashedRange, HashedReads } from '../ports/hashedReads.js';
 import type { NoteSigner } from '../ports/signer.js';
 import { eventLeafHash } from './eventLeaf.js';
-import { toHex, type Hash } from './hashing.js';
+import { HASH_BYTES, toHex, type Hash } from './hashing.js';
 import { makeMerkleTree } from './tree.js';
 
 /**
@@ -16,6 +17,12 @@ import { makeMerkleTree } from './tree.js';
  * Every `checkpointEvery` new events, and whenever `checkpointNow` is called
  * (the adapter does it every CHECKPOINT_INTERVAL_MS), the current root is
  * signed as a C2SP checkpoint and saved.
+ *
+ * With `hashedReads` (SQLite: a worker thread reads and hashes new events)
+ * the follower receives ranges of leaf hashes instead of events, so beside
+ * the request path this thread only appends to the tree (about one node hash
+ * per event) and never reads, parses or encodes an event. Checkpoints fall
+ * on the same sizes either way: the check runs after every leaf.
  */
 export type LedgerLogDeps = {
   readonly store: EventStore;
@@ -24,6 +31,7 @@ export type LedgerLogDeps = {
   readonly checkpoints: CheckpointStore;
   readonly checkpointEvery: number;
   readonly onError?: (error: unknown) => void;
+  readonly hashedReads?: HashedReads;
 };
 
 export type InclusionAnswer = { readonly position: number; readonly leafIndex: number; readonly treeSize: number; readonly leafHash: string; readonly proof: string[] };
@@ -49,11 +57,22 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
     return note;
   };
 
+  /** Adds one leaf; true when a checkpoint is due. */
+  const addLeaf = (leaf: Hash, position: number): boolean => {
+    tree.append(leaf);
+    positions.push(position);
+    for (const waiter of waiters) if (waiter.position <= position) waiter.resolve();
+    return tree.size() - Math.max(signedSize, 0) >= deps.checkpointEvery;
+  };
+
   const onEvent = async (event: RecordedEvent) => {
-    tree.append(eventLeafHash(event));
-    positions.push(event.position);
-    for (const waiter of waiters) if (waiter.position <= event.position) waiter.resolve();
-    if (tree.size() - Math.max(signedSize, 0) >= deps.checkpointEvery) await checkpointNow();
+    if (addLeaf(eventLeafHash(event), event.position)) await checkpointNow();
+  };
+
+  const onRange = async (range: HashedRange) => {
+    for (let i = 0; i < range.positions.length; i++) {
+      if (addLeaf(range.leafHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), range.positions[i] as number)) await checkpointNow();
+    }
   };
 
   /** Leaf index of a store position, by binary search (positions increase). */
@@ -79,7 +98,8 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
   return {
     start: async (): Promise<void> => {
       latestNote = await deps.checkpoints.latest();
-      subscription = deps.store.subscribeToAll(onEvent, { ...(deps.onError === undefined ? {} : { onError: deps.onError }) });
+      const options = deps.onError === undefined ? {} : { onError: deps.onError };
+      subscription = deps.hashedReads === undefined ? deps.store.subscribeToAll(onEvent, options) : deps.hashedReads.subscribeToLeafHashes(onRange, options);
       await subscription.caughtUp;
     },
     stop: async () => {

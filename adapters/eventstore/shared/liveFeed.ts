@@ -22,9 +22,10 @@ export const makeLiveFeed = (pollIntervalMs?: number) => {
     for (const wake of [...waiters]) wake();
   };
 
-  const subscribe = (
-    readAll: (options: ReadAllOptions) => AsyncIterable<RecordedEvent>,
-    handler: (event: RecordedEvent) => Promise<void> | void,
+  // Generic in what is delivered: events, or anything that carries the position of the last event it covers (ranges of hashes).
+  const subscribe = <T extends { readonly position: number } = RecordedEvent>(
+    readAll: (options: ReadAllOptions) => AsyncIterable<T>,
+    handler: (event: T) => Promise<void> | void,
     options: SubscribeOptions,
   ): Subscription => {
     let checkpoint = options.after;

@@ -9,8 +9,10 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
 } from '../../../application/ports/eventStore.js';
+import type { HashedReads } from '../../../application/ports/hashedReads.js';
 import { makeLiveFeed } from '../shared/liveFeed.js';
-import { connectionPragmas, openDatabase, type Synchronous } from './sqliteSchema.js';
+import { makeSqliteHashedReads } from './sqliteHasher.js';
+import { connectionPragmas, openDatabase, READ_ALL_PAGE_SQL, type Synchronous } from './sqliteSchema.js';
 import { startSqliteWriter, type WriterStats } from './sqliteWriter.js';
 
 /**
@@ -45,6 +47,8 @@ export type SqliteEventStoreOptions = {
 export type SqliteEventStore = EventStore & {
   /** Counters for tests and /stats: transactions < appends means group commit is batching. */
   readonly stats: () => WriterStats;
+  /** Leaf and chain hashes computed by a hashing thread (sqliteHasher.ts), for the audit and the ledger log. */
+  readonly hashedReads: HashedReads;
 };
 
 type EventRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
@@ -68,14 +72,7 @@ const makeReaders = (reader: BetterSqlite3.Database, pageSize: number) => {
        WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
     )
     .raw();
-  // CROSS JOIN makes SQLite walk events by position and look streams up by id.
-  const allPage = reader
-    .prepare(
-      `SELECT e.position, s.stream_name, e.revision, e.type, e.data, e.metadata, e.committed_at
-       FROM events e CROSS JOIN streams s ON s.stream_id = e.stream_id
-       WHERE e.position > ? ORDER BY e.position LIMIT ?`,
-    )
-    .raw();
+  const allPage = reader.prepare(READ_ALL_PAGE_SQL).raw();
 
   async function* readStream(name: string, readOptions: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const id = streamId.get(name) as number | undefined;
@@ -122,6 +119,7 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     throw error;
   }
   const feed = makeLiveFeed(options.pollIntervalMs ?? 100);
+  const hashedReads = makeSqliteHashedReads(options.path, [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`], feed);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);
 
@@ -136,6 +134,7 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     if (closed) return;
     closed = true;
     await feed.closeAll();
+    await hashedReads.close();
     await writer.close();
     reader.close();
   };
@@ -148,5 +147,6 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     subscribeToAll: (handler, subscribeOptions = {}) => feed.subscribe(readAll, handler, subscribeOptions),
     close,
     stats: writer.stats,
+    hashedReads: { hashRange: hashedReads.hashRange, subscribeToLeafHashes: hashedReads.subscribeToLeafHashes },
   };
 };

@@ -72,6 +72,15 @@ export const WRITER_SQL = {
 export type WriterSql = typeof WRITER_SQL;
 
 /**
+ * One page of the global order, for the store's reader and for the hashing
+ * thread alike (so both see the same rows in the same order). CROSS JOIN
+ * makes SQLite walk events by position and look streams up by id.
+ */
+export const READ_ALL_PAGE_SQL = `SELECT e.position, s.stream_name, e.revision, e.type, e.data, e.metadata, e.committed_at
+       FROM events e CROSS JOIN streams s ON s.stream_id = e.stream_id
+       WHERE e.position > ? ORDER BY e.position LIMIT ?`;
+
+/**
  * better-sqlite3 12 on Node 24 aborts the process when a Statement is garbage
  * collected at a moment Node has no current environment (the
  * `RemoveEnvironmentCleanupHook: (env) != nullptr` assertion; upstream bug,

@@ -1,0 +1,112 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { makeHashKernel } from '../../../application/hashKernel.js';
+import type { ReadAllOptions } from '../../../application/ports/eventStore.js';
+import type { HashedRange, HashedReads } from '../../../application/ports/hashedReads.js';
+import type { makeLiveFeed } from '../shared/liveFeed.js';
+import { READ_ALL_PAGE_SQL } from './sqliteSchema.js';
+import { sqliteHasherMain, type FromHasher, type HasherConfig, type ToHasher } from './sqliteHasherThread.js';
+
+/**
+ * `HashedReads` for SQLite: one worker thread with its own read-only
+ * connection reads pages of the global order and hashes them (see
+ * sqliteHasherThread.ts), so the audit and the ledger log follower spend
+ * this thread's time on the tree and the money rules only.
+ *
+ * The thread is started from source text, like the writer thread, so it
+ * runs the same under jest, the swc loader and dist/. It is started on first
+ * use, referenced only while it holds work (an idle store must not keep the
+ * process alive), and stopped by `close`.
+ */
+export type SqliteHashedReads = HashedReads & { readonly close: () => Promise<void> };
+
+const workerSource = () => `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.betterSqlite3);
+const kernel = (${makeHashKernel.toString()})(require('node:crypto'));
+(${sqliteHasherMain.toString()})(Database, kernel, workerData.config, parentPort);
+`;
+
+const hashError = (message: string, code: string | undefined): Error =>
+  Object.assign(new Error(`sqlite hashing thread: ${message}`), code === undefined ? {} : { code });
+
+const spawnHasher = (config: HasherConfig): Promise<Worker> => {
+  const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(workerSource(), { eval: true, workerData: { betterSqlite3, config }, execArgv: [] });
+  return new Promise<Worker>((resolve, reject) => {
+    const onError = (error: unknown) => reject(error);
+    const onExit = (code: number) => reject(new Error(`sqlite hashing thread exited (code ${code}) while opening ${config.path}`));
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    worker.once('message', (message: FromHasher) => {
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (message.kind === 'ready') resolve(worker);
+      else reject(hashError(`unexpected first message ${message.kind}`, undefined));
+    });
+  });
+};
+
+/** Request/response over the thread's port, answered first in, first out (as sqliteWriter.ts). */
+const makeChannel = (worker: Worker) => {
+  const replies: { resolve: (message: FromHasher) => void; reject: (error: unknown) => void }[] = [];
+  let broken: Error | undefined;
+  let closing = false;
+  const fail = (error: Error) => {
+    broken ??= error;
+    for (const reply of replies.splice(0)) reply.reject(error);
+  };
+  worker.unref();
+  worker.on('message', (message: FromHasher) => replies.shift()?.resolve(message));
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => {
+    if (!closing) fail(new Error(`sqlite hashing thread exited unexpectedly (code ${code})`));
+  });
+  const exchange = (message: ToHasher) =>
+    new Promise<FromHasher>((resolve, reject) => {
+      if (broken !== undefined) return reject(broken);
+      replies.push({ resolve, reject });
+      worker.ref();
+      worker.postMessage(message);
+    }).finally(() => {
+      if (replies.length === 0) worker.unref();
+    });
+  const close = async () => {
+    closing = true;
+    if (broken === undefined) await exchange({ kind: 'close' }).catch(() => undefined);
+    await worker.terminate();
+  };
+  return { exchange, close };
+};
+
+type Feed = ReturnType<typeof makeLiveFeed>;
+
+export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], feed: Feed): SqliteHashedReads => {
+  let channel: Promise<ReturnType<typeof makeChannel>> | undefined;
+  let closed = false;
+  const open = () => (channel ??= spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL }).then(makeChannel));
+
+  const hashRange: HashedReads['hashRange'] = async (after, maxCount, withChain) => {
+    if (closed) throw new Error('sqlite event store is closed');
+    const reply = await (await open()).exchange({ kind: 'hash', after, maxCount, withChain });
+    if (reply.kind === 'failed') throw hashError(reply.message, reply.code);
+    if (reply.kind !== 'hashed') throw hashError(`unexpected reply ${reply.kind}`, undefined);
+    return { positions: reply.positions, leafHashes: reply.leafHashes, ...(reply.chainHashes === undefined ? {} : { chainHashes: reply.chainHashes }) };
+  };
+
+  // The live feed pages through "items with a position": here one item is a whole range, positioned at its last event.
+  async function* ranges(options: ReadAllOptions): AsyncIterable<HashedRange & { readonly position: number }> {
+    const range = await hashRange(options.after ?? -1, options.maxCount ?? 1000, false);
+    const n = range.positions.length;
+    if (n > 0) yield { ...range, position: range.positions[n - 1] as number };
+  }
+
+  return {
+    hashRange,
+    subscribeToLeafHashes: (handler, options = {}) => feed.subscribe(ranges, handler, options),
+    close: async () => {
+      closed = true;
+      if (channel !== undefined) await (await channel.catch(() => undefined))?.close();
+    },
+  };
+};
