@@ -116,7 +116,15 @@ const summarize = (s: PathStats) => {
   };
 };
 
-const report = (levels: readonly Level[]) => {
+/** CPU each gateway burns with no traffic at all (timers, pollers), in ms per second of wall time. */
+const idleCpu = async (paths: Paths, ms: number): Promise<Partial<Record<PathName, number>>> => {
+  const gateways = PATHS.filter((p) => paths.gateways[p] !== undefined);
+  const before = gateways.map((p) => processCpuMs(paths.gateways[p]?.pid as number));
+  await new Promise((r) => setTimeout(r, ms));
+  return Object.fromEntries(gateways.map((p, i) => [p, ((processCpuMs(paths.gateways[p]?.pid as number) - (before[i] as number)) * 1000) / ms]));
+};
+
+const report = (levels: readonly Level[], idle: Partial<Record<PathName, number>>) => {
   const lines = [
     `### Side by side: direct SDK, our WebSocket gateway, our HTTP API, Portkey (fixture: first chunk after ${fixtureEnv.FIRST_BYTE_MS} ms, ${fixtureEnv.CHUNKS} chunks every ${fixtureEnv.CHUNK_MS} ms; our store: SQLite file, synchronous FULL)`,
     '',
@@ -143,12 +151,13 @@ const report = (levels: readonly Level[]) => {
   lines.push(
     '',
     `Gateway CPU: utime+stime of the gateway's process (all threads) from /proc/<pid>/stat (clock tick 1/${clockTick()} s) around its own rounds, divided by their requests; the fixture's and the clients' CPU is not in it. Throughput: a closed loop of as many workers as streams, so it also falls when a gateway adds latency.`,
+    `Idle gateway CPU, no traffic (ms per s): ${Object.entries(idle).map(([p, v]) => `${p} ${v.toFixed(1)}`).join(', ')}; it is inside the per-request figures, most at 1 stream.`,
     `Portkey: ${PORTKEY_PATCH}`,
     `Load average at the end (1 / 5 / 15 min): ${loadavg().map((l) => l.toFixed(2)).join(' / ')} on 2 cores; this process, the fixture and the gateways share them.`,
     '',
     'Targets (issue 17): gateway CPU per metered request <= 0.3 ms; added TTFC p50 <= 1 ms at 10 streams and <= 3 ms at 50; completed streams/s >= 2x Portkey\'s.',
   );
-  process.stdout.write(`${lines.join('\n')}\n\n${JSON.stringify({ bench: 'peer', fixture: fixtureEnv, loadavg: loadavg(), results: json })}\n`);
+  process.stdout.write(`${lines.join('\n')}\n\n${JSON.stringify({ bench: 'peer', fixture: fixtureEnv, loadavg: loadavg(), idleCpuMsPerS: idle, results: json })}\n`);
 };
 
 const warmUp = async (paths: Paths, only: readonly PathName[], n: number) => {
@@ -200,9 +209,10 @@ export const runSideBySide = async (): Promise<void> => {
   const paths = await startPaths({ dir, fixtureEnv, workers: Math.max(...levels) });
   try {
     await warmUp(paths, PATHS, small ? 10 : 40); // JIT, connection pools, caches
+    const idle = await idleCpu(paths, small ? 1_000 : 5_000);
     const results: Level[] = [];
     for (const c of levels) results.push(await runLevel(paths, c, c === 1 ? single : requests, rounds));
-    report(results);
+    report(results, idle);
   } finally {
     await paths.stop();
     rmSync(dir, { recursive: true, force: true });
