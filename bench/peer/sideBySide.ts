@@ -26,9 +26,10 @@ import { mainThreadProfile, readProfile, summarize as summarizeProfile } from '.
  * (first non-empty text), completed streams/s over its own rounds, and the
  * CPU time of its gateway process over its own rounds (/proc utime+stime)
  * divided by its requests. A stream counts as completed when its whole text
- * arrived (and, over WebSocket, the settled done frame).
+ * arrived (and, over WebSocket, the settled done frame). Before the load,
+ * each gateway's CPU with no traffic (ms per s) is measured once.
  *
- * Run: node --import ./test/support/swcRegister.mjs bench/peer/sideBySide.ts
+ * Run: npm run bench -- peer, or node --import ./test/support/swcRegister.mjs bench/peer/sideBySide.ts
  *        [--requests 1000] [--single-requests 200] [--rounds 10] [--concurrency 1,10,50] [--small]
  *      ... sideBySide.ts --profile DIR   (only our WebSocket gateway, under --cpu-prof, at 10 streams)
  * Env: FIRST_BYTE_MS (20), CHUNKS (20), CHUNK_MS (2).
