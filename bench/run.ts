@@ -18,6 +18,7 @@ const suites: readonly { readonly name: string; readonly script: string; readonl
   { name: 'http', script: 'bench/compat/httpTtfc.ts' },
   { name: 'connections', script: 'bench/ws/connections.ts' },
   { name: 'usage', script: 'bench/projections/usageBench.ts' },
+  { name: 'peer', script: 'bench/peer/sideBySide.ts' },
 ];
 
 const wanted = process.argv.slice(2);
