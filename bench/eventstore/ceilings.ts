@@ -102,8 +102,8 @@ export const postgresCeiling = async (
     }
     await client.query('BEGIN');
     await client.query(
-      `INSERT INTO ${schema}.ceiling (position, stream_name, revision, type, data, metadata)
-       SELECT p, s, r, t, d, m FROM json_to_recordset($1::json) AS e(p bigint, s text, r bigint, t text, d json, m json)`,
+      `INSERT INTO ${schema}.ceiling (position, stream_name, revision, type, data, metadata, committed_at)
+       SELECT p, s, r, t, d, m, (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM json_to_recordset($1::json) AS e(p bigint, s text, r bigint, t text, d json, m json)`,
       [`[${json.join(',')}]`],
     );
     await client.query('COMMIT');
