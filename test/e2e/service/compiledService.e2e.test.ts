@@ -35,7 +35,8 @@ describe('compiled service (npm start)', () => {
     child = spawn(process.execPath, [entry], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 20_000);
+      // Generous: CI runs this on Node 22 and 24 too, beside other work on two cores.
+      const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
       child.stdout?.on('data', (d: Buffer) => {
         output += d.toString();
         for (const line of output.split('\n')) {
@@ -48,7 +49,7 @@ describe('compiled service (npm start)', () => {
         }
       });
     });
-  }, 30_000);
+  }, 70_000);
 
   afterAll(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
