@@ -84,7 +84,10 @@ const checkDelivered = (records: Records, folds: readonly AccountFold[], bounds:
       findings.push({ kind: 'free-output', request: rec.id, account: rec.account, instance: rec.instance, deliveredTokens: delivered, owed, charged, closedBy, killed: rec.killedAt !== undefined || rec.pendingKilledAt !== undefined, detail });
     }
     // A pending charge announced in done, lost with its process before it could be written, is the stated bound (above).
-    if (rec.done !== undefined && rec.pendingKilledAt === undefined && holds.length === 1 && holds[0]?.closed !== undefined && rec.done.charged !== charged)
+    // The done may also reach the client just after the kill that took its pending settle (it was in the socket).
+    const pending = (rec.done?.raw as { credits?: { pending?: boolean } } | undefined)?.credits?.pending === true;
+    const lostPending = rec.pendingKilledAt !== undefined || (pending && rec.killedAt !== undefined);
+    if (rec.done !== undefined && !lostPending && holds.length === 1 && holds[0]?.closed !== undefined && rec.done.charged !== charged)
       findings.push({ kind: 'done-mismatch', request: rec.id, clientCharged: rec.done.charged, ledgerCharged: charged });
   }
   return findings;

@@ -86,6 +86,8 @@ describe('simulation checks', () => {
     expect(judgeWith([{ startedAt: 2_400, endedAt: 9_000 }], lost)).toEqual([]);
     // The outage began well after the stream: its output was owed and recordable, so it is a finding.
     expect(judgeWith([{ startedAt: 5_000, endedAt: 9_000 }], lost)).toEqual(['free-output']);
+    // Its done (pending) reached the client just after the kill that took the settle: the same bound.
+    expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], stream('req', text, { done: pendingDone, killedAt: 2_000 }))).toEqual([]);
     // Not killed: the pending settle must land, whatever the outage.
     expect(judgeWith([{ startedAt: 900, endedAt: 9_000 }], stream('req', text, { done: pendingDone }))).toEqual(['free-output', 'done-mismatch']);
   });
