@@ -52,7 +52,7 @@ const load = async (
   workload: Workload,
   callers: number,
   ms = DURATION_MS,
-): Promise<{ readonly commands: number; readonly streams: number }> => {
+): Promise<{ readonly commands: number; readonly streams: number; readonly cpuUsPerStream: number }> => {
   let commands = 0;
   let streams = 0;
   let seq = 0;
@@ -78,9 +78,12 @@ const load = async (
     }
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)));
+  const cpu = process.cpuUsage(cpuBefore);
   const seconds = (performance.now() - started) / 1000;
-  return { commands: commands / seconds, streams: streams / seconds };
+  // CPU time (all threads of this process) is steadier than throughput on a shared machine.
+  return { commands: commands / seconds, streams: streams / seconds, cpuUsPerStream: streams === 0 ? 0 : (cpu.user + cpu.system) / streams };
 };
 
 type Target = { readonly name: string; readonly open: () => Promise<EventStore>; readonly ceiling?: (scenario: Scenario, batch: number) => Promise<number> };
@@ -141,6 +144,7 @@ export const runLedgerCommandBench = async (): Promise<string> => {
         for (const callers of CALLERS) {
           const results: Record<Workload, number[]> = { deduct: [], 'reserve+settle': [], 'reserve+progress+settle': [] };
           const streams: Record<Workload, number[]> = { deduct: [], 'reserve+settle': [], 'reserve+progress+settle': [] };
+          const cpuPerStream: Record<Workload, number[]> = { deduct: [], 'reserve+settle': [], 'reserve+progress+settle': [] };
           const ceilings: number[] = [];
           for (let run = 0; run < RUNS; run++) {
             const store = await target.open();
@@ -152,6 +156,7 @@ export const runLedgerCommandBench = async (): Promise<string> => {
               const rate = await load(ledger, accounts, workload, callers);
               results[workload].push(rate.commands);
               streams[workload].push(rate.streams);
+              cpuPerStream[workload].push(rate.cpuUsPerStream);
             }
             await store.close();
             if (target.ceiling !== undefined) ceilings.push(await target.ceiling(scenario, callers));
@@ -162,7 +167,21 @@ export const runLedgerCommandBench = async (): Promise<string> => {
           const rps = median(results['reserve+progress+settle']);
           const withProgress = median(streams['reserve+progress+settle']) / median(streams['reserve+settle']);
           const ratio = (v: number) => (ceiling === undefined ? 'n/a' : `${Math.round((v / ceiling) * 100)}%`);
-          rows.push([target.name, scenario, callers, fmt(d), ratio(d), fmt(rs), ratio(rs), fmt(rps), `${Math.round(withProgress * 100)}%`, ceiling === undefined ? 'n/a' : fmt(ceiling)]);
+          const cpuRs = median(cpuPerStream['reserve+settle']);
+          const cpuRps = median(cpuPerStream['reserve+progress+settle']);
+          rows.push([
+            target.name,
+            scenario,
+            callers,
+            fmt(d),
+            ratio(d),
+            fmt(rs),
+            ratio(rs),
+            fmt(rps),
+            `${Math.round(withProgress * 100)}%`,
+            `${fmt(cpuRs)} / ${fmt(cpuRps)} (${Math.round((cpuRs / cpuRps) * 100)}%)`,
+            ceiling === undefined ? 'n/a' : fmt(ceiling),
+          ]);
           process.stderr.write(`${rows[rows.length - 1]?.join(' | ')}\n`);
         }
       }
@@ -177,7 +196,7 @@ export const runLedgerCommandBench = async (): Promise<string> => {
     `Machine: ${machine()}. "many" spreads callers over ${ACCOUNTS} accounts; "hot" puts every caller on one account. One command = one appended event. "r+p+s" is a stream whose hold records its progress once (a 5-10 s stream at HOLD_PROGRESS_MS = 5 s); "streams/s with progress" is its streams/s as a share of reserve+settle's, measured in the same run.`,
     '',
     table(
-      ['store', 'scenario', 'callers', 'deduct cmd/s', 'deduct / ceiling', 'reserve+settle cmd/s', 'r+s / ceiling', 'r+p+s cmd/s', 'streams/s with progress / without', 'ceiling: raw batched inserts/s (batch = callers)'],
+      ['store', 'scenario', 'callers', 'deduct cmd/s', 'deduct / ceiling', 'reserve+settle cmd/s', 'r+s / ceiling', 'r+p+s cmd/s', 'streams/s with progress / without', 'CPU us per stream: r+s / r+p+s (streams per CPU-second with progress / without)', 'ceiling: raw batched inserts/s (batch = callers)'],
       rows,
     ),
   ].join('\n');
