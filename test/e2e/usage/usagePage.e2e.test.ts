@@ -62,7 +62,7 @@ suite('the /usage page in headless Chromium', () => {
     expect(painted).toBeGreaterThan(500);
     const accounts = await page.$$eval('#top-accounts tbody tr td:first-child', (cells) => cells.map((c) => c.textContent));
     expect(accounts.sort()).toEqual(['ann', 'bob', 'cy']);
-    expect(await page.textContent('#failure-total')).toMatch(/^1 of 9 requests failed/);
+    expect(await page.textContent('#failure-total')).toMatch(/^1 of 10 requests failed/);
     expect(external).toEqual([]);
     mkdirSync('artifacts', { recursive: true });
     await page.screenshot({ path: join('artifacts', 'usage-page.png'), fullPage: true });
