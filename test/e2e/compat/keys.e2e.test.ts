@@ -50,8 +50,10 @@ describe('API keys', () => {
     expect(hold).toBeGreaterThan(0);
     const allowed = 7;
     const { secret, keyId } = await kit.newKey({ accountId: account, limit: { credits: allowed * hold, period: 'month' } });
-    // A slow upstream (and no fallback): every hold is decided before the first one settles and gives room back.
-    kit.openai.setDefault({ firstByteDelayMs: 2_000 });
+    // A slow upstream (and no fallback): every hold is decided before the first one settles and gives room back
+    // (settles charge less than their holds, so a settle that came first would leave room for an eighth).
+    // 8 s: 50 holds take well under that even on a loaded CI machine; 2 s did not always.
+    kit.openai.setDefault({ firstByteDelayMs: 8_000 });
     const client = openai(kit.http.url, secret);
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 50 })));
     kit.openai.reset();
