@@ -30,7 +30,8 @@ beforeAll(async () => {
   service = spawn(process.execPath, [join(root, 'dist/adapters/main.js')], { cwd, env: { ...env(), PORT: '0', WS_PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   service.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 30_000);
+    // Generous: CI also runs this on Node 22 and 24, and start-up loads the tokenizer's tables (seconds on a busy machine).
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
     service.stdout?.on('data', (d: Buffer) => {
       output += d.toString();
       const line = output.split('\n').find((l) => l.includes('credit ledger gateway started'));
@@ -42,7 +43,7 @@ beforeAll(async () => {
       resolve();
     });
   });
-}, 40_000);
+}, 70_000);
 
 afterAll(async () => {
   if (service.exitCode === null) {

@@ -86,6 +86,6 @@ describe('sqlite event store: crash safety', () => {
       }
       expect(acks.length).toBeGreaterThan(KILLS);
     },
-    60_000,
+    120_000,
   );
 });
