@@ -44,7 +44,11 @@ export type SettlementsDeps = {
   readonly supervisor?: Supervisor;
   /** Tries in the foreground before answering "pending". Default 2. */
   readonly foregroundAttempts?: number;
-  /** Background retry delays. Default 200 ms doubling to 30 s. */
+  /**
+   * Background retry delays. Default 200 ms doubling to 5 s: a pending settle must land soon after the
+   * store is back, well inside HOLD_EXPIRY_GRACE_MS, or a sweep expires its hold for the last progress
+   * only. A settle attempt against a store that is down fails fast, so the short cap costs little.
+   */
   readonly backoff?: BackoffPolicy;
 };
 
@@ -54,7 +58,7 @@ export const makeSettlements = (deps: SettlementsDeps) => {
   const { ledger, clock, logger } = deps;
   const supervisor = deps.supervisor ?? makeSupervisor({ clock, ids: deps.ids, logger });
   const task = supervisor.task('settlements.pending');
-  const policy = deps.backoff ?? { initialMs: 200, maxMs: 30_000 };
+  const policy = deps.backoff ?? { initialMs: 200, maxMs: 5_000 };
   const foregroundAttempts = deps.foregroundAttempts ?? 2;
   const pending = new Map<string, Promise<void>>();
   supervisor.gauge('settlements.pending', () => pending.size);

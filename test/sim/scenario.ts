@@ -18,8 +18,10 @@ export type Scenario = {
   readonly sweepMs: number;
   /**
    * HOLD_EXPIRY_GRACE_MS: a due hold waits this long for its owner's settle before a sweep expires it. It
-   * must outlast the settlement retries after an outage (200 ms doubling: the retry after a 6-8 s outage
-   * comes at most ~12.6 s after the first failure).
+   * must outlast the settlement retries after an outage: 200 ms doubling to a 5 s cap, so the first retry
+   * after a 6-8 s outage comes at most about 5 s after its end, plus the failed attempts' own time. (With a
+   * 30 s cap a retry came 9.6 s after the outage, 17.5 s after the first failure, and lost the hold to a
+   * sweep: PostgreSQL seed 1070.)
    */
   readonly holdGraceMs: number;
   readonly progressMs: number;
