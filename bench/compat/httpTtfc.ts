@@ -8,6 +8,7 @@ import type { GatewayClient } from '../../adapters/ws/client.js';
 import { connectGateway } from '../../adapters/ws/client.js';
 import { fmt, percentile, spawnTs } from '../ws/spawnTs.js';
 import { wallClockMs } from '../ws/timedFixture.js';
+import { numberArg } from '../shared.js';
 
 /**
  * Added time to first token on the OpenAI-compatible HTTP path, next to the
@@ -20,11 +21,7 @@ import { wallClockMs } from '../ws/timedFixture.js';
  * Run: node --import ./test/support/swcRegister.mjs bench/compat/httpTtfc.ts [--rounds 40] [--wide-rounds 5]
  * Env: FIRST_BYTE_MS (50), CHUNKS (10), CHUNK_MS (20), BENCH_STORE (SQLite temp file by default).
  */
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const arg = numberArg;
 
 const SECRET = 'bench-secret-'.padEnd(48, 'x');
 const MODEL = 'gpt-4o-mini';

@@ -9,6 +9,7 @@ import type { ChatRequest, LlmProvider } from '../../application/ports/llmProvid
 import { anthropicRequestBody, makeAnthropicProvider } from '../../adapters/llm/anthropic/anthropicProvider.js';
 import { makeOpenAiProvider, openAiRequestBody } from '../../adapters/llm/openai/openaiProvider.js';
 import { DEFAULT_RESILIENCE } from '../../adapters/llm/resilience.js';
+import { numberArg } from '../shared.js';
 
 /**
  * Adapter overhead per chunk: the same fixture stream read three ways,
@@ -22,11 +23,7 @@ import { DEFAULT_RESILIENCE } from '../../adapters/llm/resilience.js';
  * (or import `runChunkOverhead` from a bench runner).
  */
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const arg = numberArg;
 const WARMUP = 3;
 
 type Sample = { totalMs: number; firstMs: number; chunks: number };

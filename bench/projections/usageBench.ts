@@ -10,7 +10,7 @@ import { silentLogger } from '../../application/ports/clock.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import { catchUp, makeProjectionRunner } from '../../application/projections/catchUp.js';
 import { NO_POSITION } from '../../application/projections/usageReadModel.js';
-import { fmt, percentile, table } from '../shared.js';
+import { fmt, percentile, table, numberArg } from '../shared.js';
 
 /**
  * The usage projection: catch-up rate (events/s) on SQLite and PostgreSQL,
@@ -21,11 +21,7 @@ import { fmt, percentile, table } from '../shared.js';
  * Run: node --import ./test/support/swcRegister.mjs bench/projections/usageBench.ts [--events 20000] [--seconds 5]
  * PostgreSQL runs when DATABASE_URL is set (schema bench_usage_<pid>, dropped after).
  */
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const arg = numberArg;
 const EVENTS = arg('events', 20_000);
 const SECONDS = arg('seconds', 5);
 const ACCOUNTS = 100;

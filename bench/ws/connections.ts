@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { askStats, spawnTs } from './spawnTs.js';
 import type { Child } from './spawnTs.js';
+import { numberArg } from '../shared.js';
 
 /**
  * Concurrent idle WebSocket connections held by one gateway process, with the
@@ -13,11 +14,7 @@ import type { Child } from './spawnTs.js';
  * The gateway needs one descriptor per socket plus a few dozen; this machine's
  * hard limit (ulimit -Hn) is printed, and the default stays below it.
  */
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const arg = numberArg;
 
 const SECRET = 'bench-secret-'.padEnd(48, 'x');
 const PER_USER = 100;

@@ -8,6 +8,7 @@ import type { GatewayClient } from '../../adapters/ws/client.js';
 import { connectGateway } from '../../adapters/ws/client.js';
 import { askStats, fmt, percentile, pinSelf, spawnTs } from './spawnTs.js';
 import { wallClockMs } from './timedFixture.js';
+import { numberArg } from '../shared.js';
 
 /**
  * Time to first chunk and per-chunk latency through the WebSocket gateway,
@@ -24,11 +25,7 @@ import { wallClockMs } from './timedFixture.js';
  * BENCH_STORE (a SQLite temp file by default; "memory:" for memory), BENCH_PROFILE_DIR (CPU profile of the gateway).
  * --pin: the gateway on CPU 1, this process and the fixture on CPU 0.
  */
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const arg = numberArg;
 
 const SECRET = 'bench-secret-'.padEnd(48, 'x');
 const MODEL = 'gpt-4o-mini';
