@@ -6,6 +6,7 @@ import type { HashedRange, HashedReads } from '../../../application/ports/hashed
 import type { makeLiveFeed } from '../shared/liveFeed.js';
 import { READ_ALL_PAGE_SQL } from './sqliteSchema.js';
 import { sqliteHasherMain, type FromHasher, type HasherConfig, type ToHasher } from './sqliteHasherThread.js';
+import { makeThreadChannel } from './threadChannel.js';
 
 /**
  * `HashedReads` for SQLite: one worker thread with its own read-only
@@ -47,37 +48,7 @@ const spawnHasher = (config: HasherConfig): Promise<Worker> => {
   });
 };
 
-/** Request/response over the thread's port, answered first in, first out (as sqliteWriter.ts). */
-const makeChannel = (worker: Worker) => {
-  const replies: { resolve: (message: FromHasher) => void; reject: (error: unknown) => void }[] = [];
-  let broken: Error | undefined;
-  let closing = false;
-  const fail = (error: Error) => {
-    broken ??= error;
-    for (const reply of replies.splice(0)) reply.reject(error);
-  };
-  worker.unref();
-  worker.on('message', (message: FromHasher) => replies.shift()?.resolve(message));
-  worker.on('error', (error) => fail(error));
-  worker.on('exit', (code) => {
-    if (!closing) fail(new Error(`sqlite hashing thread exited unexpectedly (code ${code})`));
-  });
-  const exchange = (message: ToHasher) =>
-    new Promise<FromHasher>((resolve, reject) => {
-      if (broken !== undefined) return reject(broken);
-      replies.push({ resolve, reject });
-      worker.ref();
-      worker.postMessage(message);
-    }).finally(() => {
-      if (replies.length === 0) worker.unref();
-    });
-  const close = async () => {
-    closing = true;
-    if (broken === undefined) await exchange({ kind: 'close' }).catch(() => undefined);
-    await worker.terminate();
-  };
-  return { exchange, close };
-};
+const makeChannel = (worker: Worker) => makeThreadChannel<ToHasher, FromHasher>(worker, 'sqlite hashing thread');
 
 type Feed = ReturnType<typeof makeLiveFeed>;
 

@@ -17,6 +17,7 @@ import {
   type WireOutcome,
   type WriterConfig,
 } from './sqliteWriterThread.js';
+import { makeThreadChannel } from './threadChannel.js';
 
 /**
  * The write side of the SQLite store: a group-commit queue in front of one
@@ -102,46 +103,7 @@ const spawnWriter = (path: string, pragmas: readonly string[]): Promise<Worker> 
   });
 };
 
-/**
- * Request/response over the thread's message port. The thread answers in the
- * order it received messages, so replies are matched first in, first out.
- * It is referenced only while it holds work: an idle store must not keep the
- * process alive, a pending acknowledgement must.
- */
-const makeChannel = (worker: Worker) => {
-  const replies: { resolve: (message: FromWriter) => void; reject: (error: unknown) => void }[] = [];
-  let broken: Error | undefined;
-  let closing = false;
-
-  const fail = (error: Error) => {
-    broken ??= error;
-    for (const reply of replies.splice(0)) reply.reject(error);
-  };
-  worker.unref();
-  worker.on('message', (message: FromWriter) => replies.shift()?.resolve(message));
-  worker.on('error', (error) => fail(error));
-  worker.on('exit', (code) => {
-    if (!closing) fail(new Error(`sqlite writer thread exited unexpectedly (code ${code})`));
-  });
-
-  const exchange = (message: ToWriter) =>
-    new Promise<FromWriter>((resolve, reject) => {
-      if (broken !== undefined) return reject(broken);
-      replies.push({ resolve, reject });
-      worker.ref();
-      worker.postMessage(message);
-    }).finally(() => {
-      if (replies.length === 0) worker.unref();
-    });
-
-  const close = async () => {
-    closing = true;
-    if (broken === undefined) await exchange({ kind: 'close' }).catch(() => undefined);
-    await worker.terminate();
-  };
-
-  return { exchange, close };
-};
+const makeChannel = (worker: Worker) => makeThreadChannel<ToWriter, FromWriter>(worker, 'sqlite writer thread');
 
 export const startSqliteWriter = async (path: string, pragmas: readonly string[]): Promise<SqliteWriter> => {
   const channel = makeChannel(await spawnWriter(path, pragmas));
