@@ -33,7 +33,7 @@ import { hashedReadsOf, openEventStore } from './eventstore/fromUrl.js';
 import { makeInProcessRateLimiter, makeInProcessSessionStore } from './inprocess/index.js';
 import type { LlmSetup } from './llm/providersFromEnv.js';
 import { makeProvidersFromEnv } from './llm/providersFromEnv.js';
-import { countTextTokens } from './llm/tokenizer.js';
+import { makeTextTokenCounter } from './llm/tokenizer.js';
 import type { AppLogger } from './logging.js';
 import { makeRedisClient, redisReady } from './redis/redisClient.js';
 import { makeRedisRateLimiter } from './redis/redisRateLimiter.js';
@@ -217,7 +217,7 @@ export const buildApp = async (
     progressMs: config.HOLD_PROGRESS_MS,
     streamMaxMs: config.STREAM_MAX_MS,
     supervisor,
-    countOutputTokens: countTextTokens,
+    outputCounter: makeTextTokenCounter,
   });
   const keys = makeApiKeys({ store, clock, ids, secrets: cryptoSecrets });
   const keyed = makeMeteredWithKey({ completion, keys, select, prices: () => llm.right.prices.current(), limiter, ids, logger, holdTtlMs: config.HOLD_TTL_MS });

@@ -11,7 +11,7 @@ import { llmErrorOf, llmFailure } from '../../application/ports/llmProvider.js';
 import type { CutReason } from './llmErrors.js';
 import { cutError, llmError } from './llmErrors.js';
 import type { Resilience, ResilienceOptions } from './resilience.js';
-import { countChatTokens, countTextTokens } from './tokenizer.js';
+import { countChatTokens, makeTextTokenCounter } from './tokenizer.js';
 
 /**
  * What every SDK-backed provider shares: the stream life cycle, timeouts,
@@ -189,12 +189,24 @@ const holdSlot = async (resilience: Resilience, signal: AbortSignal): Promise<()
 const makeStream = (cfg: SdkProviderConfig, req: ChatRequest, signal: AbortSignal): LlmStream => {
   const { name, resilience } = cfg;
   let tally: Tally | undefined;
+  // Our own counts, made only when the provider gave none, and each piece of text counted once
+  // however often usageSoFar is asked (every progress record, every abort).
+  let estimatedInput: number | undefined;
+  const output = makeTextTokenCounter(req.model);
+  let countedChars = 0;
+  const ownOutputCount = (text: string): number => {
+    if (countedChars < text.length) {
+      output.add(text.slice(countedChars));
+      countedChars = text.length;
+    }
+    return output.total();
+  };
   const usageSoFar = (): Usage =>
     tally === undefined
       ? { inputTokens: 0, outputTokens: 0 }
       : {
-          inputTokens: tally.inputTokens ?? estimateInputTokens(req),
-          outputTokens: tally.outputTokens ?? countTextTokens(req.model, tally.text),
+          inputTokens: tally.inputTokens ?? (estimatedInput ??= estimateInputTokens(req)),
+          outputTokens: tally.outputTokens ?? ownOutputCount(tally.text),
         };
   const midStream = (e: unknown): Error => {
     const llm = llmErrorOf(e) ?? cfg.classify(e);

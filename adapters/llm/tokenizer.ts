@@ -51,6 +51,13 @@ cl100k.countTokens('warm up');
 o200k.countTokens('warm up');
 
 const isWhitespace = (code: number): boolean => code === 0x20 || (code >= 0x09 && code <= 0x0d);
+/**
+ * A space or tab, the only places a cut is free: the pre-tokenizers of both
+ * encodings end no token on a space or tab (a run of them becomes its own
+ * token or joins the word after it), whereas a line break may belong to the
+ * punctuation before it (`.\n` is one token in both).
+ */
+const isBlank = (code: number): boolean => code === 0x20 || code === 0x09;
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /** UTF-8 bytes of the UTF-16 unit at `i` (a surrogate half counts 2: a pair is 4 bytes). */
@@ -59,10 +66,10 @@ const unitBytes = (code: number): number => (code < 0x80 ? 1 : code < 0x800 || (
 /**
  * Where the piece starting at `start` ends: at most `PIECE_CHARS_MAX` units
  * and `PIECE_BYTES_MAX` UTF-8 bytes (the merge loop is quadratic in bytes, and
- * one CJK character is three), cut before the last whitespace in the window
- * when there is one (the encodings attach a space to the word after it, so
- * cutting there changes nothing), otherwise a hard cut that never splits a
- * surrogate pair.
+ * one CJK character is three), cut before the last space or tab that follows
+ * a non-blank in the window when there is one (the encodings attach a space to
+ * the word after it, so cutting there changes nothing), otherwise a hard cut
+ * that never splits a surrogate pair.
  */
 const pieceEnd = (text: string, start: number): number => {
   let limit = start;
@@ -73,7 +80,7 @@ const pieceEnd = (text: string, start: number): number => {
     limit += 1;
   }
   if (limit >= text.length) return text.length;
-  for (let i = limit; i > start + 1; i -= 1) if (isWhitespace(text.charCodeAt(i)) && !isWhitespace(text.charCodeAt(i - 1))) return i;
+  for (let i = limit; i > start + 1; i -= 1) if (isBlank(text.charCodeAt(i)) && !isWhitespace(text.charCodeAt(i - 1))) return i;
   return isHighSurrogate(text.charCodeAt(limit - 1)) ? limit + 1 : limit;
 };
 
@@ -96,6 +103,56 @@ const boundedCount = (enc: Encoding, text: string, budgetBytes: number): { token
 /** Tokens of a plain text (an answer, a chunk) as the model's encoding counts them, under the work limit. */
 export const countTextTokens = (model: string, text: string): number =>
   text.length === 0 ? 0 : boundedCount(encodingFor(model), text, EXACT_BYTES_MAX).tokens;
+
+/**
+ * A running count of a streamed answer's tokens, fed chunk by chunk.
+ *
+ * Unlike `countTextTokens` (a prompt-sized budget, then one token per byte)
+ * it counts every piece exactly: an answer's length is bounded by the
+ * request's max tokens, and the byte bound past 4 KiB would count a long
+ * answer three to four times over (an 18,000-character English answer of
+ * 4,001 tokens counted 14,778) and overcharge it when used as the floor under
+ * the provider's own report. The work stays linear: pieces are at most
+ * `PIECE_CHARS_MAX` long, as in `boundedCount`.
+ *
+ * A piece is counted as soon as the text after it is long enough that its
+ * cut cannot move (`pieceEnd` looks at most `PIECE_CHARS_MAX + 1` units
+ * ahead), so the pieces, and the total, are the same however the text was
+ * chunked, and the same as counting the whole text in one go. `total` counts
+ * the short unfinished tail on demand. Feeding a chunk costs its own share of
+ * the work, never a recount of what came before.
+ */
+export type TextTokenCounter = {
+  readonly add: (text: string) => void;
+  readonly total: () => number;
+};
+
+export const makeTextTokenCounter = (model: string): TextTokenCounter => {
+  const enc = encodingFor(model);
+  let counted = 0;
+  let tail = '';
+  return {
+    add: (text) => {
+      if (text.length === 0) return;
+      tail += text;
+      let start = 0;
+      while (tail.length - start > PIECE_CHARS_MAX + 1) {
+        const end = pieceEnd(tail, start);
+        counted += enc.countTokens(tail.slice(start, end));
+        start = end;
+      }
+      if (start > 0) tail = tail.slice(start);
+    },
+    total: () => (tail.length === 0 ? counted : counted + boundedCount(enc, tail, Infinity).tokens),
+  };
+};
+
+/** Every token of `text`, counted piece by piece with no budget: what a `TextTokenCounter` fed all of it gives. */
+export const countStreamedTokens = (model: string, text: string): number => {
+  const counter = makeTextTokenCounter(model);
+  counter.add(text);
+  return counter.total();
+};
 
 /** The cheapest upper bound on a prompt's tokens: UTF-8 bytes plus the framing below. No tokenizer call. */
 export const chatTokensUpperBound = (messages: readonly ChatMessage[]): number => {

@@ -64,8 +64,12 @@ export type KeptHold = {
 };
 
 export type HoldKeeper = {
-  /** Called after each chunk with the usage so far; returns why the stream must stop, if it must. */
-  readonly check: (usage: Usage) => StreamStopReason | undefined;
+  /**
+   * Called after each chunk; returns why the stream must stop, if it must.
+   * `usage` is asked only when a progress record is due: counting the usage
+   * so far is the costly part, and it is needed every few seconds, not per chunk.
+   */
+  readonly check: (usage: () => Usage) => StreamStopReason | undefined;
   readonly stopReason: () => StreamStopReason | undefined;
   /** The last progress the ledger accepted, if any. */
   readonly recorded: () => { readonly charge: number; readonly usage: Usage } | undefined;
@@ -121,7 +125,7 @@ export const makeHoldKeeper = (deps: HoldKeeperDeps, hold: KeptHold): HoldKeeper
       const now = clock.now();
       if (now - hold.startedAt >= deps.streamMaxMs) return (stop = 'streamMax');
       if (now >= expiresAt - marginMs) return (stop = 'holdNotExtended');
-      if (writing === undefined && now - lastWriteAt >= deps.progressMs) fire(usage, now);
+      if (writing === undefined && now - lastWriteAt >= deps.progressMs) fire(usage(), now);
       return undefined;
     },
     stopReason: () => stop,

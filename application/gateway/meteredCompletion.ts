@@ -74,14 +74,21 @@ export type MeteredCompletionDeps = {
   readonly settlements?: Settlements;
   readonly supervisor?: Supervisor;
   /**
-   * The gateway's own count of output tokens in streamed text: the provider's
-   * reported output is never taken below it. Unset = the provider's report stands.
+   * The gateway's own count of output tokens in streamed text, fed piece by
+   * piece as it is delivered: the provider's reported output is never taken
+   * below it. Unset = the provider's report stands.
    */
-  readonly countOutputTokens?: (model: string, text: string) => number;
+  readonly outputCounter?: (model: string) => OutputCounter;
 };
+
+/** A running count of delivered text's tokens (adapters/llm/tokenizer.ts `makeTextTokenCounter`). */
+export type OutputCounter = { readonly add: (text: string) => void; readonly total: () => number };
 
 export const DEFAULT_PROGRESS_MS = 5_000;
 export const DEFAULT_STREAM_MAX_MS = 30 * 60 * 1000;
+
+/** What reached the client: how many pieces, and their running token count when the gateway keeps one. */
+type Delivered = { pieces: number; readonly counter: OutputCounter | undefined };
 
 type Opened = { readonly stream: LlmStream; readonly iterator: AsyncIterator<StreamItem>; readonly first: Promise<IteratorResult<StreamItem>> };
 
@@ -112,9 +119,9 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
   };
 
   /** The provider's usage, its output never below the gateway's own count of what it streamed. */
-  const floored = (model: string, usage: Usage, streamed: readonly string[]): Usage => {
-    if (deps.countOutputTokens === undefined || streamed.length === 0) return usage;
-    const own = deps.countOutputTokens(model, streamed.join(''));
+  const floored = (usage: Usage, streamed: Delivered): Usage => {
+    if (streamed.counter === undefined || streamed.pieces === 0) return usage;
+    const own = streamed.counter.total();
     return own > usage.outputTokens ? { ...usage, outputTokens: own } : usage;
   };
 
@@ -128,6 +135,8 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     let usage: Usage | undefined;
     let delivering = false;
     let next = opened.first;
+    // Asked only when the keeper records progress (every few seconds), never per chunk.
+    const usageNow = () => usage ?? opened.stream.usageSoFar();
     for (;;) {
       const item = await next;
       if (item.done === true) break;
@@ -136,7 +145,7 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
         // Before the first piece goes out the hold is judged once more: a hold whose append became durable
         // only when it was already within its safety margin of expiring (a store that stalled the write)
         // delivers nothing at all. Later pieces are judged after delivery, while the margin still holds.
-        if (!delivering && hold.keeper.check(usage ?? opened.stream.usageSoFar()) !== undefined) {
+        if (!delivering && hold.keeper.check(usageNow) !== undefined) {
           upstream.abort();
           await opened.iterator.return?.().catch(() => undefined);
           break;
@@ -144,7 +153,7 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
         delivering = true;
         sink.chunk(item.value.text);
       }
-      const stop = hold.keeper.check(usage ?? opened.stream.usageSoFar());
+      const stop = hold.keeper.check(usageNow);
       if (stop !== undefined) upstream.abort();
       if (signal.aborted || stop !== undefined) {
         // Close the iterator too, so the adapter stops reading what the aborted request still had buffered.
@@ -279,20 +288,26 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     signal: AbortSignal,
     upstream: AbortController,
   ): Promise<Attempt> => {
-    const streamed: string[] = [];
-    const counting: CompletionSink = { chunk: (text) => (streamed.push(text), sink.chunk(text)) };
+    const streamed: Delivered = { pieces: 0, counter: deps.outputCounter?.(candidate.model) };
+    const counting: CompletionSink = {
+      chunk: (text) => {
+        streamed.pieces += 1;
+        sink.chunk(text);
+        streamed.counter?.add(text);
+      },
+    };
     try {
-      const usage = floored(candidate.model, await pump(opened, counting, signal, hold, upstream), streamed);
+      const usage = floored(await pump(opened, counting, signal, hold, upstream), streamed);
       const stopReason = hold.keeper.stopReason();
       const ended = signal.aborted || stopReason !== undefined ? 'stopped' : 'completed';
       const settled = await hold.settle(usage, ended);
       return finished(candidate, usage, ended, ids_, settled, stopReason);
     } catch (thrown) {
       const llm = llmErrorOf(thrown);
-      const produced = floored(candidate.model, llm?.partialUsage ?? opened.stream.usageSoFar(), streamed);
+      const produced = floored(llm?.partialUsage ?? opened.stream.usageSoFar(), streamed);
       // Once the provider's stream started, a client stop costs the input it bills (policy in docs/architecture.md).
       const startedAndStopped = signal.aborted && produced.inputTokens > 0;
-      if (streamed.length === 0 && produced.outputTokens === 0 && !startedAndStopped) {
+      if (streamed.pieces === 0 && produced.outputTokens === 0 && !startedAndStopped) {
         // Nothing reached the client and nothing was produced: the hold goes back in full, and another provider may try.
         await hold.release(llm?._tag ?? 'provider_failed');
         if (signal.aborted) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { makeLedger } from '../../../application/credits/ledger.js';
 import { history } from '../../../application/credits/queries.js';
-import type { CompletionDone } from '../../../application/gateway/meteredCompletion.js';
+import type { CompletionDone, OutputCounter } from '../../../application/gateway/meteredCompletion.js';
 import { makeMeteredCompletion } from '../../../application/gateway/meteredCompletion.js';
 import { makeSettlements } from '../../../application/gateway/settlements.js';
 import { makeAccessControl } from '../../../application/permissions/access.js';
@@ -12,6 +12,7 @@ import { llmFailure } from '../../../application/ports/llmProvider.js';
 import { guardEventStore } from '../../../application/storeOutage.js';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
 import { makeInProcessRateLimiter } from '../../../adapters/inprocess/inProcessRateLimiter.js';
+import { makeTextTokenCounter } from '../../../adapters/llm/tokenizer.js';
 import type { PriceSheet } from '../../../domain/pricing/priceSheet.js';
 import { makeFakeProvider } from '../../support/fakeLlmProvider.js';
 import { makeFailingStore } from '../../support/failingStore.js';
@@ -30,6 +31,17 @@ const sheet: PriceSheet = {
   video: {},
 };
 const CHUNK_MS = 10_000;
+
+/** A stand-in for the tokenizer's running count: one token per word, fed piece by piece. */
+const wordCounter = (): OutputCounter => {
+  let text = '';
+  return {
+    add: (piece) => {
+      text += piece;
+    },
+    total: () => text.split(' ').filter((w) => w.length > 0).length,
+  };
+};
 const chunks = Array.from({ length: 20 }, (_, i) => `w${i} `);
 
 const setup = (opts: { streamMaxMs?: number } = {}) => {
@@ -162,7 +174,7 @@ describe('what a stopped request costs (policy in docs/architecture.md)', () => 
     const ids = makeTestIds();
     const ledger = makeLedger({ store, clock, ids });
     const provider = makeFakeProvider('openai', ['gpt-x'], { chunks: ['one', ' two', ' three'], inputTokens: 4 });
-    const make = (countOutputTokens?: (model: string, text: string) => number) =>
+    const make = (outputCounter?: () => OutputCounter) =>
       makeMeteredCompletion({
         ledger,
         access: makeAccessControl({ store, clock, ids }),
@@ -173,7 +185,7 @@ describe('what a stopped request costs (policy in docs/architecture.md)', () => 
         ids,
         logger: silentLogger,
         holdTtlMs: 60_000,
-        ...(countOutputTokens === undefined ? {} : { countOutputTokens }),
+        ...(outputCounter === undefined ? {} : { outputCounter }),
       });
     const req = { requestId: 'r', userId: 'alice', preference: 'auto' as const, model: 'gpt-x', messages: [{ role: 'user' as const, content: 'hello there' }] };
     return { ledger, provider, make, req };
@@ -193,7 +205,7 @@ describe('what a stopped request costs (policy in docs/architecture.md)', () => 
       ledger, access: makeAccessControl({ store: makeMemoryEventStore(), clock: makeTestClock(), ids: makeTestIds() }),
       limiter: makeInProcessRateLimiter({ limits: { requests: 1000, tokens: 1_000_000, windowMs: 60_000 }, now: Date.now }),
       select: () => [{ provider: underReporting, model: 'gpt-x' }], prices: () => sheet, clock: makeTestClock(), ids: makeTestIds(), logger: silentLogger, holdTtlMs: 60_000,
-      countOutputTokens: (_model, text) => text.split(' ').filter((w) => w.length > 0).length,
+      outputCounter: wordCounter,
     });
     const done = doneOf(await gateway.run(req, { chunk: () => undefined }, new AbortController().signal));
     expect(done.usage).toEqual({ inputTokens: 4, outputTokens: 3 });
@@ -201,6 +213,27 @@ describe('what a stopped request costs (policy in docs/architecture.md)', () => 
     // An honest report is charged the same.
     const plain = doneOf(await make().run({ ...req, requestId: 'r2' }, { chunk: () => undefined }, new AbortController().signal));
     expect(plain.charged).toBe(4 + 30);
+  });
+
+  it('charges a long answer what the provider reported when the gateway counts the same (no byte-per-token floor past 4 KiB)', async () => {
+    const longSheet: PriceSheet = { ...sheet, models: { 'gpt-long': { provider: 'openai', inputPer1k: 1000, outputPer1k: 1000, defaultMaxTokens: 3000, maxOutputTokens: 3000 } } };
+    const store = makeMemoryEventStore();
+    const clock = makeTestClock();
+    const ids = makeTestIds();
+    const ledger = makeLedger({ store, clock, ids });
+    await ledger.grant({ accountId: 'alice', grantId: 'g', amount: 100_000 });
+    // 2,000 chunks of " the", one o200k token each: 8,000 bytes, and the fake reports one token per chunk.
+    const provider = makeFakeProvider('openai', ['gpt-long'], { chunks: Array.from({ length: 2000 }, () => ' the'), inputTokens: 4 });
+    const gateway = makeMeteredCompletion({
+      ledger, access: makeAccessControl({ store, clock, ids }),
+      limiter: makeInProcessRateLimiter({ limits: { requests: 1000, tokens: 1_000_000, windowMs: 60_000 }, now: clock.now }),
+      select: () => [{ provider, model: 'gpt-long' }], prices: () => longSheet, clock, ids, logger: silentLogger, holdTtlMs: 60_000,
+      outputCounter: makeTextTokenCounter,
+    });
+    const req = { requestId: 'long', userId: 'alice', preference: 'auto' as const, model: 'gpt-long', maxTokens: 3000, messages: [{ role: 'user' as const, content: 'go' }] };
+    const done = doneOf(await gateway.run(req, { chunk: () => undefined }, new AbortController().signal));
+    expect(done.usage).toEqual({ inputTokens: 4, outputTokens: 2000 });
+    expect(done.charged).toBe(4 + 2000);
   });
 
   it('a client that cancels after the provider started (before any output) pays the input tokens only', async () => {
