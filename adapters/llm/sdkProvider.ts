@@ -85,12 +85,13 @@ const makeCutter = (signal: AbortSignal) => {
     disarm: () => {
       deadline = Infinity;
     },
-    close: () => {
+    /** Ends the try; `completed` (the stream was read to its end) skips aborting a request that is already over. */
+    close: (completed = false) => {
       deadline = Infinity;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       signal.removeEventListener('abort', onAbort);
-      controller.abort();
+      if (!completed) controller.abort();
     },
   };
 };
@@ -220,6 +221,7 @@ const makeStream = (cfg: SdkProviderConfig, req: ChatRequest, signal: AbortSigna
     }
     const release = await holdSlot(resilience, signal);
     let opened: Opened | undefined;
+    let completed = false;
     try {
       opened = await resilience.run(() => openOnce(cfg, req, signal), signal);
       tally = opened.tally;
@@ -231,7 +233,10 @@ const makeStream = (cfg: SdkProviderConfig, req: ChatRequest, signal: AbortSigna
         } catch (e) {
           throw midStream(e);
         }
-        if (r.done === true) break;
+        if (r.done === true) {
+          completed = true;
+          break;
+        }
         const item = apply(tally, r.value);
         if (item !== undefined) yield item;
       }
@@ -243,7 +248,7 @@ const makeStream = (cfg: SdkProviderConfig, req: ChatRequest, signal: AbortSigna
     } finally {
       // Closing aborts the HTTP request if it is still open: a consumer that
       // stops iterating must not leave the provider generating for nobody.
-      opened?.cutter.close();
+      opened?.cutter.close(completed);
       release();
     }
   }

@@ -90,7 +90,13 @@ export const DEFAULT_STREAM_MAX_MS = 30 * 60 * 1000;
 /** What reached the client: how many pieces, and their running token count when the gateway keeps one. */
 type Delivered = { pieces: number; readonly counter: OutputCounter | undefined };
 
-type Opened = { readonly stream: LlmStream; readonly iterator: AsyncIterator<StreamItem>; readonly first: Promise<IteratorResult<StreamItem>> };
+type Opened = {
+  readonly stream: LlmStream;
+  readonly iterator: AsyncIterator<StreamItem>;
+  readonly first: Promise<IteratorResult<StreamItem>>;
+  /** The provider's stream ran to its end: its request is over, nothing is left to abort. */
+  ended: boolean;
+};
 
 export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
   const { ledger, clock, ids, logger } = deps;
@@ -104,7 +110,7 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     const iterator = stream[Symbol.asyncIterator]();
     const first = iterator.next();
     first.catch(() => undefined); // observed later; never an unhandled rejection
-    return { stream, iterator, first };
+    return { stream, iterator, first, ended: false };
   };
 
   const settlements = deps.settlements ?? makeSettlements({ ledger, clock, ids, logger, ...(deps.supervisor === undefined ? {} : { supervisor: deps.supervisor }) });
@@ -139,7 +145,10 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     const usageNow = () => usage ?? opened.stream.usageSoFar();
     for (;;) {
       const item = await next;
-      if (item.done === true) break;
+      if (item.done === true) {
+        opened.ended = true;
+        break;
+      }
       if (item.value.type === 'usage') usage = item.value.usage;
       else if (item.value.text.length > 0 && !signal.aborted) {
         // Before the first piece goes out the hold is judged once more: a hold whose append became durable
@@ -240,10 +249,10 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
       const noUsage = { inputTokens: 0, outputTokens: 0 };
       return finished(candidate, noUsage, 'stopped', { reservationId: '', held: 0 }, nothingCharged(await ledger.balance(req.userId)));
     }
+    let opened: Opened | undefined;
     try {
       const reservationId = ids.newId();
       const startedAt = clock.now();
-      let opened: Opened | undefined;
       // A hold that cannot be written (the store is down) throws: the finally below aborts the request opened on the decision.
       const held = await ledger.reserve(
         { accountId: req.userId, reservationId, amount: hold.right.credits, ttlMs: deps.holdTtlMs, purpose: { service: 'llm', provider: candidate.provider.name, model: candidate.model, requestId: req.requestId } },
@@ -257,7 +266,8 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
             : { _tag: 'InvalidRequest', message: held.left._tag };
         return { kind: 'done', outcome: E.left(error) };
       }
-      const stream = opened ?? open(candidate, req, maxTokens, upstream.signal);
+      opened ??= open(candidate, req, maxTokens, upstream.signal);
+      const stream = opened;
       const moneyHold = openStreamHold(holdDeps, {
         userId: req.userId,
         requestId: req.requestId,
@@ -273,8 +283,9 @@ export const makeMeteredCompletion = (deps: MeteredCompletionDeps) => {
     } finally {
       signal.removeEventListener('abort', stop);
       // Whatever happened, the upstream request ends here: a refused or failed hold must not leave it
-      // generating for nobody or holding its provider slot (aborting a finished stream is a no-op).
-      upstream.abort();
+      // generating for nobody or holding its provider slot. A stream that ran to its end has nothing
+      // left to abort, and aborting it anyway cost an AbortError and an abort event per request.
+      if (opened?.ended !== true) upstream.abort();
     }
   };
 

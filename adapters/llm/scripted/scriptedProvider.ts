@@ -8,7 +8,7 @@ import type {
 } from '../../../application/ports/llmProvider.js';
 import { llmFailure } from '../../../application/ports/llmProvider.js';
 import { llmError } from '../llmErrors.js';
-import { countChatTokens, countTextTokens } from '../tokenizer.js';
+import { countChatTokens, countStreamedTokens } from '../tokenizer.js';
 
 /**
  * The built-in stand-in for a provider when no API key is configured (and
@@ -88,7 +88,7 @@ export const makeScriptedProvider = (options: ScriptedProviderOptions): LlmProvi
     // Estimated once per stream: usageSoFar is called for every progress record and on every abort.
     let inputTokens: number | undefined;
     const usageSoFar = (): Usage =>
-      opened ? { inputTokens: (inputTokens ??= estimateInputTokens(req)), outputTokens: countTextTokens(req.model, text) } : { inputTokens: 0, outputTokens: 0 };
+      opened ? { inputTokens: (inputTokens ??= estimateInputTokens(req)), outputTokens: countStreamedTokens(req.model, text) } : { inputTokens: 0, outputTokens: 0 };
     const aborted = () => llmFailure(llmError('Aborted', name, 'the request was aborted', false, text.length > 0 ? { partialUsage: usageSoFar() } : {}));
 
     async function* run(): AsyncGenerator<StreamItem> {
@@ -110,7 +110,7 @@ export const makeScriptedProvider = (options: ScriptedProviderOptions): LlmProvi
         for (const [i, word] of scriptedWords(name, req).entries()) {
           if (signal.aborted) throw aborted();
           // Stop where the next word would pass max_tokens, as a real model would.
-          if (countTextTokens(req.model, text + word) > req.maxTokens) break;
+          if (countStreamedTokens(req.model, text + word) > req.maxTokens) break;
           if (i > 0) await sleep(options.chunkDelayMs ?? 0, signal);
           if (signal.aborted) throw aborted();
           text += word;
