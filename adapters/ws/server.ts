@@ -102,9 +102,26 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   let refusedUpgrades = 0;
   let closing: Promise<void> | undefined;
 
-  const accept = (ws: WebSocket, principal: Principal) => {
+  const accept = (ws: WebSocket, principal: Principal, socket: Socket) => {
+    // Frames sent in one turn of the event loop leave in one write: the socket is corked at the first
+    // and uncorked once the turn's callbacks and promise jobs have run (chunks that arrived together
+    // from the provider, a chunk and its done frame). ws writes each frame corked as well, and corks
+    // nest, so it cannot flush early. A lone chunk goes out at the end of its own turn, as before.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
+    const send = (frame: string) => {
+      if (!corked && socket.writable) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      ws.send(frame);
+    };
     const conn = gateway.connect(principal.userId, expiryOf(principal), {
-      send: (frame) => ws.send(frame),
+      send,
       bufferedAmount: () => ws.bufferedAmount,
       close: (code, reason) => ws.close(code, reason),
       terminate: () => ws.terminate(),
@@ -165,7 +182,7 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', swallow);
-      accept(ws, principal);
+      accept(ws, principal, socket);
     });
   };
 
