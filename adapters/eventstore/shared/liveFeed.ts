@@ -7,6 +7,9 @@ import type {
 
 type Waiter = () => void;
 
+/** Events read per page of a catch-up. */
+const PAGE = 1000;
+
 /**
  * Catch-up subscriptions for stores that can tell "something was appended"
  * (in this process, or by polling): each subscriber pages through `readAll`
@@ -22,8 +25,9 @@ export const makeLiveFeed = (pollIntervalMs?: number) => {
     for (const wake of [...waiters]) wake();
   };
 
-  // Generic in what is delivered: events, or anything that carries the position of the last event it covers (ranges of hashes).
-  const subscribe = <T extends { readonly position: number } = RecordedEvent>(
+  // Generic in what is delivered: events, or anything that carries the position of the last event it covers
+  // and how many events it covers (ranges of hashes), so a full page is recognised either way.
+  const subscribe = <T extends { readonly position: number; readonly covers?: number } = RecordedEvent>(
     readAll: (options: ReadAllOptions) => AsyncIterable<T>,
     handler: (event: T) => Promise<void> | void,
     options: SubscribeOptions,
@@ -50,20 +54,22 @@ export const makeLiveFeed = (pollIntervalMs?: number) => {
     const loop = async () => {
       let first = true;
       while (!stopped) {
-        let pending = false;
-        // Register before reading so an append during the read is not missed.
+        let read = 0;
+        // Register before reading so an append during the read is not missed: it resolves this sleep.
         const slept = sleep();
-        for await (const event of readAll(checkpoint === undefined ? { maxCount: 1000 } : { after: checkpoint, maxCount: 1000 })) {
+        for await (const event of readAll(checkpoint === undefined ? { maxCount: PAGE } : { after: checkpoint, maxCount: PAGE })) {
           if (stopped) break;
           await handler(event);
           checkpoint = event.position;
-          pending = true;
+          read += event.covers ?? 1;
         }
         if (stopped) break;
-        if (pending) {
+        if (read >= PAGE) {
           wakeCurrent?.();
           continue; // a full page may mean more is waiting
         }
+        // A short page reached the end as it stood when read. Anything appended since has already woken
+        // `slept`; nothing appended means no second read that would find nothing (one query per wake-up, not two).
         if (first) {
           first = false;
           resolveCaughtUp();

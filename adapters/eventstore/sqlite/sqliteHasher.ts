@@ -66,10 +66,10 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
   };
 
   // The live feed pages through "items with a position": here one item is a whole range, positioned at its last event.
-  async function* ranges(options: ReadAllOptions): AsyncIterable<HashedRange & { readonly position: number }> {
+  async function* ranges(options: ReadAllOptions): AsyncIterable<HashedRange & { readonly position: number; readonly covers: number }> {
     const range = await hashRange(options.after ?? -1, options.maxCount ?? 1000, false);
     const n = range.positions.length;
-    if (n > 0) yield { ...range, position: range.positions[n - 1] as number };
+    if (n > 0) yield { ...range, position: range.positions[n - 1] as number, covers: n };
   }
 
   return {
