@@ -29,8 +29,11 @@ import { startSqliteWriter, type WriterStats } from './sqliteWriter.js';
  * `pageSize` rows, so a 100k-event stream is never loaded at once.
  *
  * Subscriptions: appends made through this store wake its subscribers at once;
- * appends made by another process on the same file are noticed by polling
- * every `pollIntervalMs` (100 ms by default), so they arrive up to that late.
+ * appends made by another process on the same file are noticed within
+ * `pollIntervalMs` (100 ms by default): one timer asks SQLite whether any
+ * other connection committed since (`PRAGMA data_version`, a counter read,
+ * no query of the log) and wakes the subscribers only if one did, so an idle
+ * store costs almost nothing and no subscriber polls the log on its own.
  */
 export type SqliteEventStoreOptions = {
   readonly path: string;
@@ -118,7 +121,17 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     reader.close();
     throw error;
   }
-  const feed = makeLiveFeed(options.pollIntervalMs ?? 100);
+  const feed = makeLiveFeed();
+  // Kept for the store's life: a collected Statement can abort Node 24 (see sqliteSchema.ts).
+  const dataVersion = reader.prepare('PRAGMA data_version').pluck();
+  let seenVersion = dataVersion.get();
+  const foreignCommits = setInterval(() => {
+    const version = dataVersion.get();
+    if (version === seenVersion) return;
+    seenVersion = version;
+    feed.notify();
+  }, options.pollIntervalMs ?? 100);
+  foreignCommits.unref();
   const hashedReads = makeSqliteHashedReads(options.path, [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`], feed);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);
@@ -133,6 +146,7 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
   const close = async () => {
     if (closed) return;
     closed = true;
+    clearInterval(foreignCommits);
     await feed.closeAll();
     await hashedReads.close();
     await writer.close();
