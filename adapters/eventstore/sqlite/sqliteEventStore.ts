@@ -11,7 +11,7 @@ import type {
 } from '../../../application/ports/eventStore.js';
 import type { HashedReads } from '../../../application/ports/hashedReads.js';
 import { makeLiveFeed } from '../shared/liveFeed.js';
-import { makeSqliteHashedReads } from './sqliteHasher.js';
+import { makeSqliteHashedReads, type LeafStats } from './sqliteHasher.js';
 import { connectionPragmas, openDatabase, READ_ALL_PAGE_SQL, type Synchronous } from './sqliteSchema.js';
 import { startSqliteWriter, type WriterStats } from './sqliteWriter.js';
 
@@ -42,6 +42,13 @@ export type SqliteEventStoreOptions = {
   readonly pollIntervalMs?: number;
   /** Rows per read query. Default 1000. */
   readonly pageSize?: number;
+  /**
+   * Leaf subscribers (the ledger log) get this process's appends hashed by the
+   * writer thread at commit, and read only other processes' appends. Default
+   * true; false reads every event back in the hashing thread (kept to measure
+   * one against the other).
+   */
+  readonly leavesAtCommit?: boolean;
 };
 
 export type SqliteEventStore = EventStore & {
@@ -49,6 +56,8 @@ export type SqliteEventStore = EventStore & {
   readonly stats: () => WriterStats;
   /** Leaf and chain hashes computed by a hashing thread (sqliteHasher.ts), for the audit and the ledger log. */
   readonly hashedReads: HashedReads;
+  /** Where the leaves delivered to leaf subscribers came from: the writer at commit, or reads. */
+  readonly leafStats: () => LeafStats;
 };
 
 type EventRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
@@ -118,8 +127,11 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     reader.close();
     throw error;
   }
-  const feed = makeLiveFeed(options.pollIntervalMs ?? 100);
-  const hashedReads = makeSqliteHashedReads(options.path, [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`], feed);
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const feed = makeLiveFeed(pollIntervalMs);
+  const hashPragmas = [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`];
+  const commitLeaves = options.leavesAtCommit === false ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs };
+  const hashedReads = makeSqliteHashedReads(options.path, hashPragmas, feed, commitLeaves);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);
 
@@ -148,5 +160,6 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     close,
     stats: writer.stats,
     hashedReads: { hashRange: hashedReads.hashRange, subscribeToLeafHashes: hashedReads.subscribeToLeafHashes },
+    leafStats: hashedReads.leafStats,
   };
 };
