@@ -82,9 +82,15 @@ const makeChannel = (worker: Worker) => makeThreadChannel<ToHasher, FromHasher>(
 
 type Feed = ReturnType<typeof makeLiveFeed>;
 
-type PositionedRange = HashedRange & { readonly position: number };
+/** A range as the live feed pages it, positioned at its last event, and where its leaves came from. */
+type PositionedRange = HashedRange & { readonly position: number; readonly fromCommit: boolean };
 
-const positioned = (range: HashedRange): PositionedRange => ({ ...range, position: range.positions[range.positions.length - 1] as number });
+const positioned = (range: HashedRange, fromCommit: boolean): PositionedRange => ({
+  positions: range.positions,
+  leafHashes: range.leafHashes,
+  position: range.positions[range.positions.length - 1] as number,
+  fromCommit,
+});
 
 export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], feed: Feed, commitLeaves?: CommitLeaves): SqliteHashedReads => {
   let channel: Promise<ReturnType<typeof makeChannel>> | undefined;
@@ -104,10 +110,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
   // The live feed pages through "items with a position": here one item is a whole range, positioned at its last event.
   async function* ranges(options: ReadAllOptions): AsyncIterable<PositionedRange> {
     const range = await hashRange(options.after ?? -1, options.maxCount ?? 1000, false);
-    if (range.positions.length > 0) {
-      counts.fromReads += range.positions.length;
-      yield positioned(range);
-    }
+    if (range.positions.length > 0) yield positioned(range, false);
   }
 
   const sink: LeafSink = (leaves) => {
@@ -125,27 +128,25 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
       while (budget > 0) {
         let answer = queue.next(after, budget);
         let range: HashedRange;
+        let fromCommit = true;
         if (answer.kind === 'leaves') {
           range = answer.range;
-          counts.fromCommit += range.positions.length;
         } else {
           if (answer.kind === 'empty' && performance.now() - endSeenAt < quietMs) return;
           const count = answer.kind === 'gap' ? Math.min(budget, answer.before - after - 1) : budget;
           const readAt = performance.now();
           range = await hashRange(after, count, false);
           if (answer.kind === 'empty' && range.positions.length < count) endSeenAt = readAt;
-          if (range.positions.length > 0) {
-            counts.fromReads += range.positions.length;
-          } else {
+          fromCommit = range.positions.length === 0;
+          if (fromCommit) {
             if (answer.kind === 'empty') return;
             // The gap's positions are not in the file (rows removed by hand): what is queued comes next.
             answer = queue.next(after, budget, true);
             if (answer.kind !== 'leaves') return;
             range = answer.range;
-            counts.fromCommit += range.positions.length;
           }
         }
-        const page = positioned(range);
+        const page = positioned(range, fromCommit);
         yield page;
         after = page.position;
         budget -= range.positions.length;
@@ -153,7 +154,16 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
     };
   };
 
-  const subscribeMerged = (commit: CommitLeaves, handler: (range: HashedRange) => Promise<void> | void, options: SubscribeOptions): Subscription => {
+  type Handler = (range: HashedRange) => Promise<void> | void;
+
+  // Counted once handed over, so a range dropped by a stop is not counted.
+  const counted = (handler: Handler) => (range: PositionedRange) => {
+    if (range.fromCommit) counts.fromCommit += range.positions.length;
+    else counts.fromReads += range.positions.length;
+    return handler(range);
+  };
+
+  const subscribeMerged = (commit: CommitLeaves, handler: Handler, options: SubscribeOptions): Subscription => {
     const queue = makeLeafQueue(QUEUE_LEAVES_MAX);
     queues.add(queue);
     attach();
@@ -165,7 +175,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
       release();
       options.onError?.(error);
     };
-    const subscription = feed.subscribe(mergedRanges(queue, commit.pollIntervalMs / 2), handler, { ...options, onError });
+    const subscription = feed.subscribe(mergedRanges(queue, commit.pollIntervalMs / 2), counted(handler), { ...options, onError });
     return {
       caughtUp: subscription.caughtUp,
       stop: async () => {
@@ -178,7 +188,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
   return {
     hashRange,
     subscribeToLeafHashes: (handler, options = {}) =>
-      commitLeaves === undefined ? feed.subscribe(ranges, handler, options) : subscribeMerged(commitLeaves, handler, options),
+      commitLeaves === undefined ? feed.subscribe(ranges, counted(handler), options) : subscribeMerged(commitLeaves, handler, options),
     leafStats: () => ({ ...counts }),
     close: async () => {
       closed = true;
