@@ -177,7 +177,7 @@ export const runMerkleBench = async (): Promise<string> => {
       '',
       `Machine: ${machine()}; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
       '',
-      `Fed at commit, ${pct(appends.fromCommit, 1)} of the follower's leaves came from the writer thread (the rest were read: the start of each run).`,
+      `Fed at commit, ${pct(appends.fromCommit, 1)} of the follower's leaves came from the writer thread (the rest were read by the hashing thread: a poll had found them first).`,
       '',
       table(
         ['measure', 'events/s', 'ratio', 'main-thread CPU per appended event', 'process CPU (all threads) per appended event', 'writer thread busy'],

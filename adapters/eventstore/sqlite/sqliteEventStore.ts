@@ -43,10 +43,13 @@ export type SqliteEventStoreOptions = {
   /** Rows per read query. Default 1000. */
   readonly pageSize?: number;
   /**
-   * Leaf subscribers (the ledger log) get this process's appends hashed by the
-   * writer thread at commit, and read only other processes' appends. Default
-   * true; false reads every event back in the hashing thread (kept to measure
-   * one against the other).
+   * true: leaf subscribers (the ledger log) get this process's appends hashed
+   * by the writer thread at commit, and read only what it did not give them
+   * (history, other processes' appends). Default false: every event is read
+   * back and hashed in the hashing thread. Hashing at commit takes less CPU
+   * in all, but lengthens the writer thread's serial work per batch, and on
+   * the 2-core benchmark machine appends kept less of their throughput with
+   * it than with the hashing thread (docs/benchmarks.md, issue 12).
    */
   readonly leavesAtCommit?: boolean;
 };
@@ -130,7 +133,7 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
   const pollIntervalMs = options.pollIntervalMs ?? 100;
   const feed = makeLiveFeed(pollIntervalMs);
   const hashPragmas = [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`];
-  const commitLeaves = options.leavesAtCommit === false ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs };
+  const commitLeaves = options.leavesAtCommit !== true ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs };
   const hashedReads = makeSqliteHashedReads(options.path, hashPragmas, feed, commitLeaves);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);

@@ -22,8 +22,9 @@ import type { LeafSink } from './sqliteWriter.js';
  * use, referenced only while it holds work (an idle store must not keep the
  * process alive), and stopped by `close`.
  *
- * Leaves at commit: given the store's writer (`commitLeaves`), a leaf
- * subscriber gets this process's appends from the writer thread, which
+ * Leaves at commit (the store's `leavesAtCommit` option): given the
+ * store's writer (`commitLeaves`), a leaf subscriber gets this process's
+ * appends from the writer thread, which
  * hashed them at commit (sqliteWriterThread.ts), and reads only what the
  * writer did not give it: the history before it subscribed, other processes'
  * appends (a gap between what it has and what the writer gave), and any

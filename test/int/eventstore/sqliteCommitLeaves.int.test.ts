@@ -27,7 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-leaves-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const nextPath = () => join(dir, `l${files++}.db`);
-const open = (path: string, options: Partial<SqliteEventStoreOptions> = {}) => makeSqliteEventStore({ path, synchronous: 'NORMAL', ...options });
+const open = (path: string, options: Partial<SqliteEventStoreOptions> = {}) => makeSqliteEventStore({ path, synchronous: 'NORMAL', leavesAtCommit: true, ...options });
 
 const readAll = async (store: SqliteEventStore) => {
   const all: RecordedEvent[] = [];
