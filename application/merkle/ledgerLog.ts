@@ -98,7 +98,9 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
   return {
     start: async (): Promise<void> => {
       latestNote = await deps.checkpoints.latest();
-      const options = deps.onError === undefined ? {} : { onError: deps.onError };
+      // Started again after a stop: continue after the last leaf instead of hashing the history into the tree twice.
+      const last = positions[positions.length - 1];
+      const options = { ...(deps.onError === undefined ? {} : { onError: deps.onError }), ...(last === undefined ? {} : { after: last }) };
       subscription = deps.hashedReads === undefined ? deps.store.subscribeToAll(onEvent, options) : deps.hashedReads.subscribeToLeafHashes(onRange, options);
       await subscription.caughtUp;
     },

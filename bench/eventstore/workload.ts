@@ -27,17 +27,21 @@ export const MANY_STREAMS = 10_000;
 const HASHES = Array.from({ length: 1024 }, () => randomBytes(32).toString('hex'));
 const hash = (n: number) => HASHES[n % HASHES.length] as string;
 
-/** Events shaped like the ledger's: ids, an amount, usage, a hash chain link. */
+/**
+ * Events shaped like the ledger's: ids, an amount, usage, a hash chain link.
+ * Keys in sorted order, as the ledger writes them (the hashing code takes a
+ * faster path for such events; see application/hashKernel.ts).
+ */
 export const ledgerEvents = (count: number, seq: number): NewEvent[] =>
   Array.from({ length: count }, (_, i) => ({
     type: i === 0 ? 'CreditsReserved' : 'CreditsSettled',
     data: {
       accountId: 'acc-7f3a2c9e-1b4d-4e8f-9a6b-2c1d0e9f8a7b',
-      reservationId: `res-${seq}-${i}`,
       amount: 1250 + i,
-      usage: { provider: 'openai', model: 'gpt-4o-mini', promptTokens: 812, completionTokens: 256 },
+      reservationId: `res-${seq}-${i}`,
+      usage: { completionTokens: 256, model: 'gpt-4o-mini', promptTokens: 812, provider: 'openai' },
     },
-    metadata: { hash: hash(seq + i + 1), prevHash: hash(seq + i), recordedAt: 1_760_000_000_000 + seq, correlationId: `req-${seq}` },
+    metadata: { correlationId: `req-${seq}`, hash: hash(seq + i + 1), prevHash: hash(seq + i), recordedAt: 1_760_000_000_000 + seq },
   }));
 
 export const runLoad = async (store: EventStore, scenario: Scenario, callers: number, durationMs: number): Promise<LoadResult> => {

@@ -11,7 +11,7 @@ import type {
 } from '../../../application/ports/eventStore.js';
 import type { HashedReads } from '../../../application/ports/hashedReads.js';
 import { makeLiveFeed } from '../shared/liveFeed.js';
-import { makeSqliteHashedReads } from './sqliteHasher.js';
+import { makeSqliteHashedReads, type LeafStats } from './sqliteHasher.js';
 import { connectionPragmas, openDatabase, READ_ALL_PAGE_SQL, type Synchronous } from './sqliteSchema.js';
 import { startSqliteWriter, type WriterStats } from './sqliteWriter.js';
 
@@ -45,6 +45,16 @@ export type SqliteEventStoreOptions = {
   readonly pollIntervalMs?: number;
   /** Rows per read query. Default 1000. */
   readonly pageSize?: number;
+  /**
+   * true: leaf subscribers (the ledger log) get this process's appends hashed
+   * by the writer thread at commit, and read only what it did not give them
+   * (history, other processes' appends). Default false: every event is read
+   * back and hashed in the hashing thread. Hashing at commit takes less CPU
+   * in all, but lengthens the writer thread's serial work per batch, and on
+   * the 2-core benchmark machine appends kept less of their throughput with
+   * it than with the hashing thread (docs/benchmarks.md, issue 12).
+   */
+  readonly leavesAtCommit?: boolean;
 };
 
 export type SqliteEventStore = EventStore & {
@@ -52,6 +62,8 @@ export type SqliteEventStore = EventStore & {
   readonly stats: () => WriterStats;
   /** Leaf and chain hashes computed by a hashing thread (sqliteHasher.ts), for the audit and the ledger log. */
   readonly hashedReads: HashedReads;
+  /** Where the leaves delivered to leaf subscribers came from: the writer at commit, or reads. */
+  readonly leafStats: () => LeafStats;
 };
 
 type EventRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
@@ -121,7 +133,10 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     reader.close();
     throw error;
   }
-  const feed = makeLiveFeed();
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  // With leaves at commit, a subscriber skips reads while its own appends are in flight and looks again
+  // on its own timer; otherwise subscribers wake only when told.
+  const feed = makeLiveFeed(options.leavesAtCommit === true ? pollIntervalMs : undefined);
   // Kept for the store's life: a collected Statement can abort Node 24 (see sqliteSchema.ts).
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   let seenVersion = dataVersion.get();
@@ -130,9 +145,11 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     if (version === seenVersion) return;
     seenVersion = version;
     feed.notify();
-  }, options.pollIntervalMs ?? 100);
+  }, pollIntervalMs);
   foreignCommits.unref();
-  const hashedReads = makeSqliteHashedReads(options.path, [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`], feed);
+  const hashPragmas = [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`];
+  const commitLeaves = options.leavesAtCommit !== true ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs };
+  const hashedReads = makeSqliteHashedReads(options.path, hashPragmas, feed, commitLeaves);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);
 
@@ -162,5 +179,6 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     close,
     stats: writer.stats,
     hashedReads: { hashRange: hashedReads.hashRange, subscribeToLeafHashes: hashedReads.subscribeToLeafHashes },
+    leafStats: hashedReads.leafStats,
   };
 };

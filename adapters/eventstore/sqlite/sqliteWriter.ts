@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
+import { makeHashKernel } from '../../../application/hashKernel.js';
 import type {
   AppendResult,
   ExpectedRevision,
@@ -11,6 +12,7 @@ import { makeGroupCommit, type FlushOutcome } from '../shared/groupCommit.js';
 import { WRITER_SQL } from './sqliteSchema.js';
 import {
   sqliteWriterMain,
+  type CommittedLeaves,
   type FromWriter,
   type ToWriter,
   type WireAppend,
@@ -32,6 +34,11 @@ import { makeThreadChannel } from './threadChannel.js';
  * The thread is started from source text (`new Worker(code, { eval: true })`)
  * rather than from a file, so the same code runs under jest, under the swc
  * loader and from dist/ without a build step for the thread.
+ *
+ * While a leaf sink is set (the ledger log follows this store, see
+ * sqliteHasher.ts), every batch asks the thread for the leaf hashes of what
+ * it committed, and the sink gets them before any caller of the batch is
+ * answered.
  */
 
 export type WriterStats = {
@@ -43,9 +50,14 @@ export type WriterStats = {
   readonly appends: number;
   readonly events: number;
   readonly conflicts: number;
-  /** Time the writer thread spent running batches (SQL, fsync, lock waits): near the wall time means the writer is the bottleneck. */
+  /** Time the writer thread spent running batches (SQL, fsync, lock waits, leaf hashing): near the wall time means the writer is the bottleneck. */
   readonly writerBusyMs: number;
+  /** Leaf hashes computed at commit and handed to the leaf sink. */
+  readonly leaves: number;
 };
+
+/** Receives the leaf hashes of each committed batch, in commit order. */
+export type LeafSink = (leaves: CommittedLeaves) => void;
 
 export type SqliteWriter = {
   readonly append: (
@@ -54,6 +66,8 @@ export type SqliteWriter = {
     expected: ExpectedRevision,
   ) => Promise<E.Either<WrongExpectedRevision, AppendResult>>;
   readonly stats: () => WriterStats;
+  /** Starts (a sink) or stops (undefined) hashing leaves at commit, from the next batch on. */
+  readonly setLeafSink: (sink: LeafSink | undefined) => void;
   /** Waits for queued appends, then stops the thread. */
   readonly close: () => Promise<void>;
 };
@@ -67,7 +81,8 @@ const writeError = (message: string, code: string | undefined): Error =>
 const workerSource = () => `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
-(${sqliteWriterMain.toString()})(Database, workerData.config, parentPort);
+const kernel = (${makeHashKernel.toString()})(require('node:crypto'));
+(${sqliteWriterMain.toString()})(Database, kernel, workerData.config, parentPort);
 `;
 
 const toOutcome = (append: WireAppend, outcome: WireOutcome): FlushOutcome<AppendOutcome> => {
@@ -108,14 +123,24 @@ const makeChannel = (worker: Worker) => makeThreadChannel<ToWriter, FromWriter>(
 export const startSqliteWriter = async (path: string, pragmas: readonly string[]): Promise<SqliteWriter> => {
   const channel = makeChannel(await spawnWriter(path, pragmas));
   let closing = false;
-  const counters = { transactions: 0, batches: 0, appends: 0, events: 0, conflicts: 0, writerBusyMs: 0 };
+  let leafSink: LeafSink | undefined;
+  const counters = { transactions: 0, batches: 0, appends: 0, events: 0, conflicts: 0, writerBusyMs: 0, leaves: 0 };
 
   const flush = async (appends: readonly WireAppend[]): Promise<readonly FlushOutcome<AppendOutcome>[]> => {
-    const message = await channel.exchange({ kind: 'batch', appends });
+    const message = await channel.exchange({ kind: 'batch', appends, leaves: leafSink !== undefined });
     if (message.kind !== 'result') throw new Error(`sqlite writer thread: unexpected reply ${message.kind}`);
     counters.batches += 1;
     counters.transactions = message.transactions;
     counters.writerBusyMs = message.busyMs;
+    if (message.leaves !== undefined && leafSink !== undefined) {
+      counters.leaves += message.leaves.positions.length;
+      // The batch is committed whatever the sink does: a sink that throws must not fail its appends (the follower then reads those events).
+      try {
+        leafSink(message.leaves);
+      } catch {
+        counters.leaves -= message.leaves.positions.length;
+      }
+    }
     return message.outcomes.map((outcome, i) => {
       const append = appends[i] as WireAppend;
       if (outcome.kind === 'appended') {
@@ -154,5 +179,5 @@ export const startSqliteWriter = async (path: string, pragmas: readonly string[]
     await channel.close();
   };
 
-  return { append, stats: () => ({ ...counters }), close };
+  return { append, stats: () => ({ ...counters }), setLeafSink: (sink) => void (leafSink = sink), close };
 };

@@ -16,6 +16,7 @@ import type { HashedReads } from '../../../application/ports/hashedReads.js';
 import { hashedReadsOf } from '../../../adapters/eventstore/fromUrl.js';
 import { makeSqliteEventStore, type SqliteEventStore } from '../../../adapters/eventstore/sqlite/sqliteEventStore.js';
 import { signerFromKey } from '../../../adapters/ledger/ed25519.js';
+import { newEvent } from '../../support/eventArbitraries.js';
 import { makeTestClock, makeTestIds } from '../../unit/application/testClock.js';
 
 /**
@@ -51,18 +52,6 @@ const hashAll = async (reads: HashedReads, size: number, withChain: boolean) => 
     after = range.positions[range.positions.length - 1] as number;
   }
 };
-
-const json = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
-  array: fc.array(tie('value'), { maxLength: 3 }),
-  object: fc.dictionary(fc.string({ maxLength: 5 }), tie('value'), { maxKeys: 4 }),
-})).object;
-
-const newEvent = fc.record({
-  type: fc.string({ minLength: 1 }),
-  data: json,
-  metadata: fc.record({ hash: fc.string(), prevHash: fc.string(), recordedAt: fc.nat(), correlationId: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['hash', 'prevHash', 'recordedAt'] }),
-});
 
 const populated = async (store: SqliteEventStore) => {
   const ledger = makeLedger({ store, clock: makeTestClock(), ids: makeTestIds() });
