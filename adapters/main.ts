@@ -5,6 +5,7 @@ import { loadConfig } from './config.js';
 import type { HttpServer } from './http/server.js';
 import { startHttpServer } from './http/server.js';
 import { makeLogger } from './logging.js';
+import { openFileLimitReport, type OpenFileLimitReport } from './system/openFileLimit.js';
 import { causeOf, StartupError } from './system/startupError.js';
 import type { AppLogger } from './logging.js';
 import type { WsServer } from './ws/server.js';
@@ -90,6 +91,14 @@ const announceDevSecret = (app: App): void => {
   if (process.stdout.isTTY === true && app.jwtSecret !== undefined) process.stdout.write(`development JWT secret (this run only): ${app.jwtSecret}\n`);
 };
 
+/** The open-file limit: the connections it leaves room for, and a warning when that is few. */
+export const reportOpenFiles = (logger: Pick<AppLogger, 'info' | 'warn'>, report: OpenFileLimitReport | undefined): void => {
+  if (report === undefined) return;
+  const fields = { openFiles: report.limit, websocketConnections: report.connections };
+  if (report.advice !== undefined) logger.warn(fields, report.advice);
+  else logger.info(fields, 'open-file limit');
+};
+
 /** One line for the operator; the stack only with LOG_LEVEL=debug (or trace). */
 const reportStartupFailure = (error: unknown, env: Readonly<Record<string, string | undefined>>): void => {
   const debug = env['LOG_LEVEL'] === 'debug' || env['LOG_LEVEL'] === 'trace';
@@ -102,6 +111,7 @@ const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathTo
 if (isEntryPoint) {
   try {
     const service = await startService(process.env);
+    reportOpenFiles(service.app.logger, openFileLimitReport());
     const shutdown = (signal: string) => {
       service.app.logger.info({ signal }, 'shutting down: settling in-flight requests');
       service

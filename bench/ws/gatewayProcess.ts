@@ -2,6 +2,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { buildApp } from '../../adapters/app.js';
 import { loadConfig } from '../../adapters/config.js';
 import { makeLogger } from '../../adapters/logging.js';
+import { reportOpenFiles } from '../../adapters/main.js';
+import { openFileLimitReport } from '../../adapters/system/openFileLimit.js';
 import { startWsServer } from '../../adapters/ws/server.js';
 
 /**
@@ -15,6 +17,8 @@ import { startWsServer } from '../../adapters/ws/server.js';
 const env = process.env;
 const config = loadConfig(env);
 const logger = makeLogger(config.LOG_LEVEL);
+// As the service does at start-up (adapters/main.ts).
+reportOpenFiles(logger, openFileLimitReport());
 const app = await buildApp(config, env, logger);
 const users = Number(env['BENCH_USERS'] ?? 0);
 const grant = Number(env['BENCH_GRANT'] ?? 1_000_000_000);
