@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../domain/shared/decider.js';
 import type { Clock, Ids } from './ports/clock.js';
 import type { EventStore, ExpectedRevision, NewEvent, RecordedEvent } from './ports/eventStore.js';
-import { sealEvents } from './integrity.js';
+import { sealInto } from './integrity.js';
 
 /**
  * Load, decide, append: the one way commands reach a stream.
@@ -204,9 +204,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
             job.options.onDecided?.();
           }
           const first = revision === 'no_stream' ? 0 : revision + 1;
-          const seal = sealEvents(name, first, prevHash, events, now, job.options.correlationId);
-          sealed.push(...seal.sealed);
-          prevHash = seal.lastHash;
+          prevHash = sealInto(sealed, name, first, prevHash, events, now, job.options.correlationId);
           revision = first + events.length - 1;
           for (const event of events) state = decider.evolve(state, event);
         }
