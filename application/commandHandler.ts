@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../domain/shared/decider.js';
 import type { Clock, Ids } from './ports/clock.js';
 import type { EventStore, ExpectedRevision, NewEvent, RecordedEvent } from './ports/eventStore.js';
-import { sealEvents } from './integrity.js';
+import { sealInto } from './integrity.js';
 
 /**
  * Load, decide, append: the one way commands reach a stream.
@@ -97,7 +97,14 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
   const maxBatch = deps.options?.maxBatch ?? 256;
   const cache = new Map<string, StreamView<S>>();
 
+  // The stream remembered last: already the newest entry, so a hot stream is updated in place, not moved.
+  let newest: string | undefined;
   const remember = (name: string, view: StreamView<S>) => {
+    if (name === newest && cache.has(name)) {
+      cache.set(name, view);
+      return;
+    }
+    newest = name;
     cache.delete(name);
     cache.set(name, view);
     if (cache.size > cacheSize) {
@@ -152,6 +159,8 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
   /** Takes the next load job alone, or up to `maxBatch` consecutive command jobs. */
   const takeBatch = (lane: Job[]): Job[] => {
     if (lane[0]?.kind === 'load') return lane.splice(0, 1);
+    // The common case on a quiet stream: one command, taken without copying.
+    if (lane.length === 1) return [lane.pop() as Job];
     let n = 0;
     while (n < lane.length && n < maxBatch && lane[n]?.kind === 'command') n++;
     return lane.splice(0, n);
@@ -162,14 +171,24 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
       const batch = takeBatch(lane);
       const head = batch[0] as Job;
       if (head.kind === 'load') {
-        await catchUp(name).then(head.resolve, head.reject);
+        try {
+          head.resolve(await catchUp(name));
+        } catch (error) {
+          head.reject(error);
+        }
         continue;
       }
-      await runBatch(name, batch as CommandJob[]).catch((error: unknown) => {
+      try {
+        await runBatch(name, batch as CommandJob[]);
+      } catch (error) {
         for (const job of batch) job.reject(error);
-      });
+      }
     }
     lanes.delete(name);
+  };
+
+  const settle = (jobs: readonly CommandJob[], outcomes: readonly E.Either<Err, HandleResult<Ev, S>>[]) => {
+    for (let i = 0; i < jobs.length; i++) (jobs[i] as CommandJob).resolve(outcomes[i] as E.Either<Err, HandleResult<Ev, S>>);
   };
 
   /**
@@ -189,12 +208,14 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
       let prevHash = view.lastHash;
       const sealed: NewEvent[] = [];
       const outcomes: E.Either<Err, HandleResult<Ev, S>>[] = [];
+      let refused = false;
       const now = clock.now();
       for (const job of jobs) {
         const cmd = typeof job.command === 'function' ? (job.command as (state: S) => C)(state) : job.command;
         const decision = decider.decide(cmd, state);
         if (E.isLeft(decision)) {
           outcomes.push(decision);
+          refused = true;
           continue;
         }
         const events = decision.right;
@@ -204,9 +225,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
             job.options.onDecided?.();
           }
           const first = revision === 'no_stream' ? 0 : revision + 1;
-          const seal = sealEvents(name, first, prevHash, events, now, job.options.correlationId);
-          sealed.push(...seal.sealed);
-          prevHash = seal.lastHash;
+          prevHash = sealInto(sealed, name, first, prevHash, events, now, job.options.correlationId);
           revision = first + events.length - 1;
           for (const event of events) state = decider.evolve(state, event);
         }
@@ -214,7 +233,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
       }
       if (sealed.length === 0) {
         // Nothing was evolved, so the cached state is intact and the tail can be folded onto it.
-        if (!refreshed && outcomes.some(E.isLeft)) {
+        if (!refreshed && refused) {
           refreshed = true;
           const fresh = await catchUp(name);
           if (fresh.revision !== view.revision) {
@@ -223,7 +242,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
             continue;
           }
         }
-        jobs.forEach((job, i) => job.resolve(outcomes[i] as E.Either<Err, HandleResult<Ev, S>>));
+        settle(jobs, outcomes);
         return;
       }
       let appended;
@@ -235,7 +254,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
       }
       if (E.isRight(appended)) {
         remember(name, { state, revision: appended.right.nextExpectedRevision, lastHash: prevHash });
-        jobs.forEach((job, i) => job.resolve(outcomes[i] as E.Either<Err, HandleResult<Ev, S>>));
+        settle(jobs, outcomes);
         return;
       }
       // Someone else wrote to this stream: fold again from the store, then decide again.
