@@ -77,6 +77,8 @@ export type CommandHandler<C, Ev, S, Err> = {
   ) => Promise<E.Either<Err, HandleResult<Ev, S>>>;
   /** Current state, caught up with the store (one tail read). */
   readonly load: (streamName: string) => Promise<StreamView<S>>;
+  /** The cached view without any I/O: at least as new as this process's own last append, maybe behind another's. */
+  readonly cached: (streamName: string) => StreamView<S> | undefined;
   /** Drops a cached stream (tests, or after an operator rewrote the store). */
   readonly forget: (streamName: string) => void;
 };
@@ -270,6 +272,7 @@ export const makeCommandHandler = <C, Ev extends { type: string; data: unknown }
     handle: (name, command, options = {}) =>
       new Promise((resolve, reject) => enqueue(name, { kind: 'command', command, options, decided: false, resolve, reject })),
     load: (name) => new Promise((resolve, reject) => enqueue(name, { kind: 'load', resolve, reject })),
+    cached: (name) => cache.get(name),
     forget: (name) => {
       cache.delete(name);
     },

@@ -28,8 +28,11 @@ export const findReceipt = async (
   match: (event: RecordedEvent) => boolean,
 ): Promise<Receipt | undefined> => {
   let until = lastRevision;
+  // The event is nearly always the newest one: the first read takes it alone, later reads a window.
+  let size = 1;
   while (until >= 0 && lastRevision - until < MAX_LOOKBACK) {
-    const from = Math.max(0, until - WINDOW + 1);
+    const from = Math.max(0, until - size + 1);
+    size = WINDOW;
     const window: RecordedEvent[] = [];
     for await (const event of store.readStream(streamName, { fromRevision: from, maxCount: until - from + 1 })) window.push(event);
     for (let i = window.length - 1; i >= 0; i--) {

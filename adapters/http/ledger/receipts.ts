@@ -4,16 +4,18 @@ import type { App } from '../../app.js';
 
 /**
  * Receipts for the REST deduct and grant answers: the event's position and
- * leaf hash. Looked up after the command succeeded (one short read of the
- * stream's tail), so the append itself never waits for them; a receipt that
+ * leaf hash. Looked up after the command succeeded (one read of the stream's
+ * newest event, nearly always the one), so the append itself never waits for them; a receipt that
  * cannot be found (the store is briefly unreachable) is left out rather
  * than failing a charge that did happen.
  */
 const receiptFor = async (app: App, accountId: string, type: string, idField: string, id: string): Promise<{ receipt?: Receipt }> => {
   try {
-    const view = await app.ledger.balance(accountId);
-    if (view.revision === 'no_stream') return {};
-    const receipt = await findReceipt(app.store, accountStream(accountId), view.revision, (e) => e.type === type && e.data[idField] === id);
+    // The event was just appended by this process, so the cached revision already covers it; only an
+    // account dropped from the cache since is caught up from the store first.
+    const revision = app.ledger.handler.cached(accountStream(accountId))?.revision ?? (await app.ledger.balance(accountId)).revision;
+    if (revision === 'no_stream') return {};
+    const receipt = await findReceipt(app.store, accountStream(accountId), revision, (e) => e.type === type && e.data[idField] === id);
     return receipt === undefined ? {} : { receipt };
   } catch (error) {
     app.logger.warn({ err: (error as Error).message, accountId }, 'receipt lookup failed; answering without a receipt');
