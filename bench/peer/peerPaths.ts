@@ -19,7 +19,7 @@ import { preparePortkey, startPortkey } from './portkeyProcess.js';
  * SDK with Portkey's routing headers). Every gateway runs in a child process
  * whose pid is known, so its CPU time can be read from /proc.
  */
-export type PathName = 'direct' | 'websocket' | 'http (jwt)' | 'portkey';
+export type PathName = 'direct' | 'websocket' | 'http (jwt)' | 'portkey' | 'websocket (before)';
 export const PATHS: readonly PathName[] = ['direct', 'websocket', 'http (jwt)', 'portkey'];
 
 export type Outcome = { readonly ttfcMs: number; readonly complete: boolean; readonly error?: string };
@@ -31,6 +31,8 @@ export type Gateway = {
 };
 
 export type Paths = {
+  /** The paths started, in the order they are measured. */
+  readonly names: readonly PathName[];
   readonly once: (path: PathName, worker: number) => Promise<Outcome>;
   readonly gateways: Partial<Record<PathName, Gateway>>;
   readonly stop: () => Promise<void>;
@@ -44,6 +46,11 @@ export type PathsOptions = {
   readonly only?: readonly PathName[];
   /** Node flags for the WebSocket gateway, e.g. --cpu-prof. */
   readonly wsNodeArgs?: readonly string[];
+  /**
+   * A checkout of an earlier commit (built, with node_modules): its WebSocket gateway runs beside
+   * ours as 'websocket (before)', so a change is measured before and after in the same run.
+   */
+  readonly beforeDir?: string;
 };
 
 const SECRET = 'bench-secret-'.padEnd(48, 'x');
@@ -126,6 +133,14 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
     gateways.websocket = { pid: child.process.pid as number, ipc: child.process };
     ws = await Promise.all(tokens.map((token) => connectGateway({ url: child.ready.url, token })));
   }
+  let wsBefore: GatewayClient[] = [];
+  if (options.beforeDir !== undefined) {
+    const env = gatewayEnv(`sqlite:${join(options.dir, 'ws-before-ledger.db')}`, fixture.ready.baseURL, options.workers);
+    const child: Child<{ url: string }> = await spawnTs('bench/ws/gatewayProcess.ts', env, { cwd: options.beforeDir });
+    children.push(child);
+    gateways['websocket (before)'] = { pid: child.process.pid as number, ipc: child.process };
+    wsBefore = await Promise.all(tokens.map((token) => connectGateway({ url: child.ready.url, token })));
+  }
   let http: OpenAI[] = [];
   if (want('http (jwt)')) {
     const env = gatewayEnv(`sqlite:${join(options.dir, 'http-ledger.db')}`, fixture.ready.baseURL, options.workers);
@@ -147,14 +162,17 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
   const attempt = (path: PathName, worker: number): Promise<Outcome> => {
     if (path === 'direct') return sdkOnce(direct, expected);
     if (path === 'websocket') return wsOnce(ws[worker] as GatewayClient, expected);
+    if (path === 'websocket (before)') return wsOnce(wsBefore[worker] as GatewayClient, expected);
     if (path === 'http (jwt)') return sdkOnce(http[worker] as OpenAI, expected);
     return sdkOnce(portkey as OpenAI, expected);
   };
+  const names = [...PATHS.filter(want), ...(options.beforeDir === undefined ? [] : (['websocket (before)'] as const))];
   return {
+    names,
     once: (path, worker) => attempt(path, worker).catch(failed),
     gateways,
     stop: async () => {
-      await Promise.all(ws.map((c) => c.close()));
+      await Promise.all([...ws, ...wsBefore].map((c) => c.close()));
       for (const child of children.reverse()) await child.stop();
     },
   };

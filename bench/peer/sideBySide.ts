@@ -6,7 +6,7 @@ import { machine } from '../shared.js';
 import { askStats, fmt, percentile } from '../ws/spawnTs.js';
 import { wallClockMs } from '../ws/timedFixture.js';
 import type { Outcome, PathName, Paths } from './peerPaths.js';
-import { PATHS, startPaths } from './peerPaths.js';
+import { startPaths } from './peerPaths.js';
 import { PORTKEY_PATCH } from './portkeyProcess.js';
 import { clockTick, processCpuMs } from './procCpu.js';
 import { mainThreadProfile, readProfile, summarize as summarizeProfile } from './profileSummary.js';
@@ -32,6 +32,8 @@ import { mainThreadProfile, readProfile, summarize as summarizeProfile } from '.
  * Run: npm run bench -- peer, or node --import ./test/support/swcRegister.mjs bench/peer/sideBySide.ts
  *        [--requests 1000] [--single-requests 200] [--rounds 10] [--concurrency 1,10,50] [--small]
  *      ... sideBySide.ts --profile DIR   (only our WebSocket gateway, under --cpu-prof, at 10 streams)
+ *      ... sideBySide.ts --before DIR    (adds 'websocket (before)': the WebSocket gateway of another checkout,
+ *                                         e.g. `git worktree add DIR <commit>` with node_modules, same run)
  * Env: FIRST_BYTE_MS (20), CHUNKS (20), CHUNK_MS (2).
  * --small: 50 requests per path at 1 and 10 streams (CI, test/e2e/bench/peerBench.e2e.test.ts).
  */
@@ -91,12 +93,12 @@ const measured = async (paths: Paths, path: PathName, concurrency: number, n: nu
 
 const runLevel = async (paths: Paths, concurrency: number, requests: number, rounds: number): Promise<Level> => {
   const empty = (): PathStats => ({ requests: 0, completed: 0, errors: [], ttfc: [], wallMs: 0, cpuMs: 0, ipcCpuMs: 0 });
-  const stats = Object.fromEntries(PATHS.map((p) => [p, empty()])) as Record<PathName, PathStats>;
+  const stats = Object.fromEntries(paths.names.map((p) => [p, empty()])) as Record<PathName, PathStats>;
   // Each round's share keeps every worker busy for a while (at least 4 requests each), so the drain at its end stays small.
   const roundCount = Math.max(1, Math.min(rounds, Math.floor(requests / (4 * concurrency))));
   for (let round = 0; round < roundCount; round++) {
     const n = Math.floor((requests * (round + 1)) / roundCount) - Math.floor((requests * round) / roundCount);
-    const order = round % 2 === 0 ? PATHS : [...PATHS].reverse();
+    const order = round % 2 === 0 ? paths.names : [...paths.names].reverse();
     for (const path of order) await measured(paths, path, concurrency, n, stats[path]);
     process.stderr.write(`peer: ${concurrency} streams, round ${round + 1}/${roundCount}\n`);
   }
@@ -119,7 +121,7 @@ const summarize = (s: PathStats) => {
 
 /** CPU each gateway burns with no traffic at all (timers, pollers), in ms per second of wall time. */
 const idleCpu = async (paths: Paths, ms: number): Promise<Partial<Record<PathName, number>>> => {
-  const gateways = PATHS.filter((p) => paths.gateways[p] !== undefined);
+  const gateways = paths.names.filter((p) => paths.gateways[p] !== undefined);
   const before = gateways.map((p) => processCpuMs(paths.gateways[p]?.pid as number));
   await new Promise((r) => setTimeout(r, ms));
   return Object.fromEntries(gateways.map((p, i) => [p, ((processCpuMs(paths.gateways[p]?.pid as number) - (before[i] as number)) * 1000) / ms]));
@@ -138,7 +140,7 @@ const report = (levels: readonly Level[], idle: Partial<Record<PathName, number>
   for (const { concurrency, stats } of levels) {
     const d = summarize(stats.direct);
     const pk = summarize(stats.portkey);
-    for (const path of PATHS) {
+    for (const path of Object.keys(stats) as PathName[]) {
       const s = summarize(stats[path]);
       const added = path === 'direct' ? '(ceiling)' : `${fmt(s.ttfc50 - d.ttfc50)} / ${fmt(s.ttfc99 - d.ttfc99)}`;
       const vsPortkey = path === 'direct' || path === 'portkey' ? '' : `${(s.streamsPerS / pk.streamsPerS).toFixed(2)}x`;
@@ -207,9 +209,10 @@ export const runSideBySide = async (): Promise<void> => {
   const single = num('single-requests', small ? 50 : 200);
   const rounds = num('rounds', small ? 2 : 10);
   const dir = mkdtempSync(join(tmpdir(), 'peer-bench-'));
-  const paths = await startPaths({ dir, fixtureEnv, workers: Math.max(...levels) });
+  const beforeDir = flag('before');
+  const paths = await startPaths({ dir, fixtureEnv, workers: Math.max(...levels), ...(beforeDir === undefined ? {} : { beforeDir: resolve(beforeDir) }) });
   try {
-    await warmUp(paths, PATHS, small ? 10 : 40); // JIT, connection pools, caches
+    await warmUp(paths, paths.names, small ? 10 : 40); // JIT, connection pools, caches
     const idle = await idleCpu(paths, small ? 1_000 : 5_000);
     const results: Level[] = [];
     for (const c of levels) results.push(await runLevel(paths, c, c === 1 ? single : requests, rounds));

@@ -12,6 +12,8 @@ export type SpawnOptions = {
   readonly nodeArgs?: readonly string[];
   /** CPUs to pin the child to (taskset -c), e.g. "1". */
   readonly cpus?: string;
+  /** Another checkout to run `file` from (its own code, e.g. an earlier commit for a before/after run). */
+  readonly cwd?: string;
 };
 
 export const spawnTs = async <T>(file: string, env: Readonly<Record<string, string>>, options: SpawnOptions = {}): Promise<Child<T>> => {
@@ -20,6 +22,7 @@ export const spawnTs = async <T>(file: string, env: Readonly<Record<string, stri
   const child = spawn(command, argv, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   // A parent that dies must not leave its servers behind.
   process.once('exit', () => child.kill('SIGKILL'));
