@@ -16,6 +16,9 @@ const readAll = async (store: ReturnType<typeof makeMemoryEventStore>): Promise<
 
 const metadata = { hash: 'h', prevHash: '', recordedAt: 1 };
 
+// Two invalid Dates are the same value for this test (Jest compares Dates by getTime, and NaN is never equal to NaN).
+expect.addEqualityTesters([(a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? Object.is(a.getTime(), b.getTime()) : undefined)]);
+
 describe('memory event store copies', () => {
   it('stores what structuredClone would have stored, for random values', async () => {
     const anything = fc.anything({ withDate: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true, withBigInt: true, withObjectString: true });
@@ -27,7 +30,7 @@ describe('memory event store copies', () => {
         const [stored] = await readAll(store);
         expect(stored?.data).toStrictEqual(expected);
       }),
-      { numRuns: 500 },
+      { seed: 17, numRuns: 500 },
     );
   });
 
