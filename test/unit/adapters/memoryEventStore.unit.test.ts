@@ -17,7 +17,9 @@ const readAll = async (store: ReturnType<typeof makeMemoryEventStore>): Promise<
 const metadata = { hash: 'h', prevHash: '', recordedAt: 1 };
 
 // Two invalid Dates are the same value for this test (Jest compares Dates by getTime, and NaN is never equal to NaN).
-expect.addEqualityTesters([(a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? Object.is(a.getTime(), b.getTime()) : undefined)]);
+// Checked by tag, not instanceof: structuredClone makes its Dates in Node's realm, not the test's.
+const isDate = (value: unknown): value is Date => Object.prototype.toString.call(value) === '[object Date]';
+expect.addEqualityTesters([(a: unknown, b: unknown) => (isDate(a) && isDate(b) ? Object.is(a.getTime(), b.getTime()) : undefined)]);
 
 describe('memory event store copies', () => {
   it('stores what structuredClone would have stored, for random values', async () => {
