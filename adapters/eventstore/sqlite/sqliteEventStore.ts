@@ -141,9 +141,8 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     throw error;
   }
   const pollIntervalMs = options.pollIntervalMs ?? 100;
-  // With leaves from the writer, a subscriber skips reads while its own appends are in flight and looks again
-  // on its own timer; otherwise subscribers wake only when told.
-  const feed = makeLiveFeed(delivery === undefined ? undefined : pollIntervalMs);
+  // Subscribers wake only when told: by this store's appends, by the timer below, and (leaf subscribers) by leaves arriving.
+  const feed = makeLiveFeed();
   // Kept for the store's life: a collected Statement can abort Node 24 (see sqliteSchema.ts).
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   let seenVersion = dataVersion.get();

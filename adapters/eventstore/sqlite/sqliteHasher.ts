@@ -28,15 +28,17 @@ import type { LeafSink } from './sqliteWriter.js';
  * appends hashed from the rows the writer committed, by the writer thread
  * (before or after it answers) or by this hashing thread, to which the
  * writer forwards the rows over a port between the two threads
- * (`rowsPort`); and it reads only what the writer did not give it: the history before it subscribed, other processes'
- * appends (a gap between what it has and what the writer gave), and any
- * range the writer could not hash or the queue could not hold. Reads and
- * queued leaves are merged by position (leafQueue.ts), so the subscriber
- * sees the global order once, without gap or duplicate. An append by
- * another process that no later local append reveals is found by the live
- * feed's polling, as before: with nothing queued, a read is made at most
- * every half poll interval, not at every local append. Leaves that arrive
- * after the callers were answered (`late`) wake the subscribers themselves.
+ * (`rowsPort`); and it reads only what the writer did not give it: the
+ * history before it subscribed, other processes' appends (a gap between
+ * what it has and what the writer gave), and any range the writer could not
+ * hash or the queue could not hold. Reads and queued leaves are merged by
+ * position (leafQueue.ts), so the subscriber sees the global order once,
+ * without gap or duplicate. Leaves that arrive after the callers were
+ * answered (`late`) wake the subscribers themselves. With nothing queued, a
+ * woken subscriber reads at most every half poll interval, not at every
+ * local append; when it skips a read it looks again once that time is over,
+ * which is how an append by another process that no later local append
+ * reveals is found (the store's `PRAGMA data_version` timer wakes it).
  */
 export type LeafStats = {
   /** Leaves delivered to subscribers from the writer thread. */
@@ -146,6 +148,18 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
   };
   const attach = () => commitLeaves?.setLeafSink(queues.size > 0 ? sink : undefined);
 
+  // A subscriber that skipped a read (below) looks again once its quiet time is over, in case what woke it was
+  // another process's commit. One timer, armed only by a skip: an idle store has none and makes no read.
+  let recheck: ReturnType<typeof setTimeout> | undefined;
+  const lookAgainIn = (ms: number) => {
+    if (recheck !== undefined || closed) return;
+    recheck = setTimeout(() => {
+      recheck = undefined;
+      feed.notify();
+    }, Math.max(1, Math.ceil(ms)));
+    recheck.unref();
+  };
+
   // One subscriber's pages: queued leaves where they continue its order, reads for the rest.
   const mergedRanges = (queue: LeafQueue, quietMs: number) => {
     // When a read last found the end of the log: until quietMs later, an empty queue means nothing new but our own appends in flight.
@@ -160,7 +174,11 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
         if (answer.kind === 'leaves') {
           range = answer.range;
         } else {
-          if (answer.kind === 'empty' && performance.now() - endSeenAt < quietMs) return;
+          const quietLeftMs = endSeenAt + quietMs - performance.now();
+          if (answer.kind === 'empty' && quietLeftMs > 0) {
+            lookAgainIn(quietLeftMs);
+            return;
+          }
           const count = answer.kind === 'gap' ? Math.min(budget, answer.before - after - 1) : budget;
           const readAt = performance.now();
           range = await hashRange(after, count, false);
@@ -220,6 +238,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
     leafStats: () => ({ ...counts }),
     close: async () => {
       closed = true;
+      clearTimeout(recheck);
       queues.clear();
       attach();
       if (channel !== undefined) await (await channel.catch(() => undefined))?.close();
