@@ -149,20 +149,25 @@ const appendRates = async (dir: string, synchronous: Synchronous) => {
   const busy = series();
   const all = series();
   const fromCommit = series();
+  // Each mode's rate over the no-follower rate of the same round: the load drifts less within a round than across the run.
+  const ratios = series();
   for (let run = 0; run < RUNS; run++) {
+    const round = new Map<Follower, number>();
     for (let k = 0; k < MODES.length; k++) {
       const mode = MODES[(run + k) % MODES.length] as Follower;
       const measured = await appendRate(join(dir, `append-${synchronous}-${run}-${k}.db`), mode, synchronous);
       rates.get(mode)?.push(measured.rate);
+      round.set(mode, measured.rate);
       cpu.get(mode)?.push(measured.mainUsPerEvent);
       busy.get(mode)?.push(measured.writerBusy);
       all.get(mode)?.push(measured.processUsPerEvent);
       fromCommit.get(mode)?.push(measured.fromCommit);
       process.stderr.write(`merkle bench: ${synchronous} round ${run + 1} ${mode}: ${fmt(measured.rate)}/s, ${us(measured.processUsPerEvent)}/event, load ${(loadavg()[0] as number).toFixed(1)}\n`);
     }
+    for (const mode of MODES) ratios.get(mode)?.push((round.get(mode) ?? Number.NaN) / (round.get('none') ?? Number.NaN));
   }
   const of = (values: Map<Follower, number[]>) => (mode: Follower) => median(values.get(mode) ?? []);
-  return { rate: of(rates), mainUs: of(cpu), processUs: of(all), writerBusy: of(busy), fromCommit: of(fromCommit) };
+  return { rate: of(rates), ratio: of(ratios), mainUs: of(cpu), processUs: of(all), writerBusy: of(busy), fromCommit: of(fromCommit) };
 };
 
 /**
@@ -177,6 +182,7 @@ const appendTable = (synchronous: Synchronous, appends: Awaited<ReturnType<typeo
     `${synchronous}: ${MODE_NAMES[mode]}`,
     fmt(appends.rate(mode)),
     pct(appends.rate(mode), without),
+    pct(appends.ratio(mode), 1),
     us(appends.mainUs(mode)),
     us(appends.processUs(mode)),
     mode === 'none' ? '' : pct(appends.processUs(mode) - baseUs, baseUs),
@@ -184,7 +190,7 @@ const appendTable = (synchronous: Synchronous, appends: Awaited<ReturnType<typeo
     mode === 'none' || mode === 'main thread' || mode === 'read' ? '' : pct(appends.fromCommit(mode), 1),
   ];
   return table(
-    ['appends', 'events/s', 'ratio', 'main-thread CPU per event', 'process CPU per event', 'follower CPU (share of no-follower CPU)', 'writer thread busy', 'leaves not read back'],
+    ['appends', 'events/s', 'ratio of medians', 'median of per-round ratios', 'main-thread CPU per event', 'process CPU per event', 'follower CPU (share of no-follower CPU)', 'writer thread busy', 'leaves not read back'],
     MODES.map(row),
   );
 };
