@@ -8,6 +8,8 @@ import { makeLedgerLog } from '../../application/merkle/ledgerLog.js';
 import { makeMerkleTree } from '../../application/merkle/tree.js';
 import { HASH_BYTES } from '../../application/merkle/hashing.js';
 import { makeSqliteEventStore, type SqliteEventStore } from '../../adapters/eventstore/sqlite/index.js';
+import type { LeafSource } from '../../adapters/eventstore/sqlite/sqliteEventStore.js';
+import type { Synchronous } from '../../adapters/eventstore/sqlite/sqliteSchema.js';
 import { signerFromKey } from '../../adapters/ledger/ed25519.js';
 import { runLoad } from '../eventstore/workload.js';
 import { fmt, machine, median, table } from '../shared.js';
@@ -20,15 +22,18 @@ import { populate } from './auditReplay.js';
  *   alone (leaf hashing + tree);
  * - append throughput with and without the ledger log follower hashing
  *   every committed event beside the writers.
- * Each is measured twice in the same run: hashing on the main thread (as
- * every store can) and in the store's hashing thread (`hashedReads`); the
- * appends a third time, with the follower fed the leaves the writer thread
- * hashed at commit (the store's default; the hashing thread then reads only
- * what the writer did not give it).
+ * The audit is measured hashing on the main thread (as every store can) and
+ * in the store's hashing thread (`hashedReads`). The appends are measured
+ * with every way the follower can get its leaves (`Follower`), each with
+ * SQLite synchronous NORMAL and FULL (the product default, one fsync per
+ * commit), the modes in a rotated order each round.
  * The machine is usually shared, so the ratios (audit / plain read,
  * appends with the follower / without) say more than the rates.
+ * Env: MERKLE_EVENTS (0 skips the audit), RUNS, APPEND_MS, SYNCS
+ * (comma-separated, default NORMAL,FULL).
  */
 const EVENTS = Number(process.env['MERKLE_EVENTS'] ?? 300_000);
+const SYNCS = (process.env['SYNCS'] ?? 'NORMAL,FULL').split(',') as Synchronous[];
 const RUNS = Number(process.env['RUNS'] ?? 3);
 const APPEND_MS = Number(process.env['APPEND_MS'] ?? 5_000);
 
@@ -77,7 +82,19 @@ const auditRates = async (store: SqliteEventStore) => {
   };
 };
 
-type Follower = 'none' | 'main thread' | 'hashing thread' | 'leaves at commit';
+/** How the ledger log follower gets its leaves: not at all, hashing on the main thread, or from the store (`LeafSource`). */
+type Follower = 'none' | 'main thread' | LeafSource;
+
+const MODES: readonly Follower[] = ['none', 'main thread', 'read', 'commit', 'afterAnswer', 'forwarded'];
+
+const MODE_NAMES: Record<Follower, string> = {
+  none: 'no ledger log follower',
+  'main thread': 'follower hashing on the main thread',
+  read: 'follower fed by the hashing thread reading back (read)',
+  commit: 'leaves hashed by the writer before answering (commit)',
+  afterAnswer: 'leaves hashed by the writer after answering (afterAnswer)',
+  forwarded: 'rows forwarded to the hashing thread (forwarded)',
+};
 
 /**
  * CPU time of this process's main thread in ms (Linux: /proc, 10 ms ticks),
@@ -94,15 +111,16 @@ const mainThreadCpuMs = (): number | undefined => {
   }
 };
 
-const appendRate = async (path: string, follower: Follower) => {
-  const store = await makeSqliteEventStore({ path, synchronous: 'NORMAL', leavesAtCommit: follower === 'leaves at commit' });
+const appendRate = async (path: string, follower: Follower, synchronous: Synchronous) => {
+  const fromStore = follower !== 'none' && follower !== 'main thread';
+  const store = await makeSqliteEventStore({ path, synchronous, ...(fromStore ? { leaves: follower } : {}) });
   const log = makeLedgerLog({
     store,
     signer: signerFromKey('bench/log', generateKeyPairSync('ed25519').privateKey),
     origin: 'bench/log',
     checkpoints: { latest: async () => undefined, save: async () => undefined },
     checkpointEvery: 1000,
-    ...(follower === 'hashing thread' || follower === 'leaves at commit' ? { hashedReads: store.hashedReads } : {}),
+    ...(fromStore ? { hashedReads: store.hashedReads } : {}),
   });
   if (follower !== 'none') await log.start();
   const cpuBefore = mainThreadCpuMs();
@@ -123,76 +141,94 @@ const appendRate = async (path: string, follower: Follower) => {
   return { rate: (result.events * 1000) / result.elapsedMs, mainUsPerEvent, processUsPerEvent, writerBusy, fromCommit };
 };
 
-/** Appends/s per follower mode: RUNS rounds, the modes in rotated order each round, medians. */
-const appendRates = async (dir: string) => {
-  const modes: Follower[] = ['none', 'main thread', 'hashing thread', 'leaves at commit'];
-  const rates = new Map<Follower, number[]>(modes.map((m) => [m, []]));
-  const cpu = new Map<Follower, number[]>(modes.map((m) => [m, []]));
-  const busy = new Map<Follower, number[]>(modes.map((m) => [m, []]));
-  const all = new Map<Follower, number[]>(modes.map((m) => [m, []]));
-  const fromCommit: number[] = [];
+/** Appends/s per follower mode and synchronous setting: RUNS rounds, the modes in rotated order each round, medians. */
+const appendRates = async (dir: string, synchronous: Synchronous) => {
+  const series = () => new Map<Follower, number[]>(MODES.map((m) => [m, []]));
+  const rates = series();
+  const cpu = series();
+  const busy = series();
+  const all = series();
+  const fromCommit = series();
+  // Each mode's rate over the no-follower rate of the same round: the load drifts less within a round than across the run.
+  const ratios = series();
   for (let run = 0; run < RUNS; run++) {
-    for (let k = 0; k < modes.length; k++) {
-      const mode = modes[(run + k) % modes.length] as Follower;
-      const measured = await appendRate(join(dir, `append-${run}-${k}.db`), mode);
+    const round = new Map<Follower, number>();
+    for (let k = 0; k < MODES.length; k++) {
+      const mode = MODES[(run + k) % MODES.length] as Follower;
+      const measured = await appendRate(join(dir, `append-${synchronous}-${run}-${k}.db`), mode, synchronous);
       rates.get(mode)?.push(measured.rate);
+      round.set(mode, measured.rate);
       cpu.get(mode)?.push(measured.mainUsPerEvent);
       busy.get(mode)?.push(measured.writerBusy);
       all.get(mode)?.push(measured.processUsPerEvent);
-      if (mode === 'leaves at commit') fromCommit.push(measured.fromCommit);
+      fromCommit.get(mode)?.push(measured.fromCommit);
+      process.stderr.write(`merkle bench: ${synchronous} round ${run + 1} ${mode}: ${fmt(measured.rate)}/s, ${us(measured.processUsPerEvent)}/event, load ${(loadavg()[0] as number).toFixed(1)}\n`);
     }
+    for (const mode of MODES) ratios.get(mode)?.push((round.get(mode) ?? Number.NaN) / (round.get('none') ?? Number.NaN));
   }
-  return {
-    rate: (mode: Follower) => median(rates.get(mode) ?? []),
-    mainUs: (mode: Follower) => median(cpu.get(mode) ?? []),
-    processUs: (mode: Follower) => median(all.get(mode) ?? []),
-    writerBusy: (mode: Follower) => median(busy.get(mode) ?? []),
-    fromCommit: median(fromCommit),
-  };
+  const of = (values: Map<Follower, number[]>) => (mode: Follower) => median(values.get(mode) ?? []);
+  return { rate: of(rates), ratio: of(ratios), mainUs: of(cpu), processUs: of(all), writerBusy: of(busy), fromCommit: of(fromCommit) };
+};
+
+/**
+ * The appends' table for one synchronous setting. "Follower CPU" is the
+ * process CPU per event above the no-follower run's, as a share of it: with
+ * appends CPU-bound, keeping 90% of their throughput needs it under ~10%.
+ */
+const appendTable = (synchronous: Synchronous, appends: Awaited<ReturnType<typeof appendRates>>) => {
+  const without = appends.rate('none');
+  const baseUs = appends.processUs('none');
+  const row = (mode: Follower) => [
+    `${synchronous}: ${MODE_NAMES[mode]}`,
+    fmt(appends.rate(mode)),
+    pct(appends.rate(mode), without),
+    pct(appends.ratio(mode), 1),
+    us(appends.mainUs(mode)),
+    us(appends.processUs(mode)),
+    mode === 'none' ? '' : pct(appends.processUs(mode) - baseUs, baseUs),
+    pct(appends.writerBusy(mode), 1),
+    mode === 'none' || mode === 'main thread' || mode === 'read' ? '' : pct(appends.fromCommit(mode), 1),
+  ];
+  return table(
+    ['appends', 'events/s', 'ratio of medians', 'median of per-round ratios', 'main-thread CPU per event', 'process CPU per event', 'follower CPU (share of no-follower CPU)', 'writer thread busy', 'leaves not read back'],
+    MODES.map(row),
+  );
 };
 
 const us = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} µs` : 'n/a');
 
 const pct = (part: number, whole: number) => `${((part / whole) * 100).toFixed(0)}%`;
 
+const auditTable = async (dir: string) => {
+  const store = await makeSqliteEventStore({ path: join(dir, 'audit.db'), synchronous: 'NORMAL' });
+  const audit = await auditRates(store);
+  await store.close();
+  process.stderr.write(`merkle bench: read ${fmt(audit.read)}/s, tree ${fmt(audit.merkle)}/s (thread ${fmt(audit.merkleThread)}/s), audit ${fmt(audit.audit)}/s (thread ${fmt(audit.auditThread)}/s)\n`);
+  return table(
+    ['measure (synchronous NORMAL)', 'events/s', 'ratio'],
+    [
+      ['ceiling: plain readAll', fmt(audit.read), '100%'],
+      ['Merkle tree only, hashing on the main thread', fmt(audit.merkle), pct(audit.merkle, audit.read)],
+      ['Merkle tree only, leaves from the hashing thread', fmt(audit.merkleThread), pct(audit.merkleThread, audit.read)],
+      ['audit with full Merkle verification, main thread', fmt(audit.audit), pct(audit.audit, audit.read)],
+      ['audit with full Merkle verification, hashing thread', fmt(audit.auditThread), pct(audit.auditThread, audit.read)],
+    ],
+  );
+};
+
 export const runMerkleBench = async (): Promise<string> => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-merkle-'));
   try {
     const loadBefore = loadavg()[0] as number;
-    const store = await makeSqliteEventStore({ path: join(dir, 'audit.db'), synchronous: 'NORMAL' });
-    const audit = await auditRates(store);
-    await store.close();
-    process.stderr.write(`merkle bench: read ${fmt(audit.read)}/s, tree ${fmt(audit.merkle)}/s (thread ${fmt(audit.merkleThread)}/s), audit ${fmt(audit.audit)}/s (thread ${fmt(audit.auditThread)}/s)\n`);
-    const appends = await appendRates(dir);
-    const without = appends.rate('none');
-    const withLog = appends.rate('main thread');
-    const withThread = appends.rate('hashing thread');
-    const withCommit = appends.rate('leaves at commit');
-    process.stderr.write(
-      `merkle bench: appends ${fmt(without)}/s without the follower, ${fmt(withLog)}/s with it, ${fmt(withThread)}/s with it hashing in its thread, ${fmt(withCommit)}/s fed at commit\n`,
-    );
+    const sections = EVENTS > 0 ? [await auditTable(dir), ''] : [];
+    for (const synchronous of SYNCS) sections.push(appendTable(synchronous, await appendRates(dir, synchronous)), '');
     const loadAfter = loadavg()[0] as number;
     return [
       `### Provable ledger on SQLite (${EVENTS.toLocaleString('en-US')} events, median of ${RUNS}; appends: 64 writers for ${APPEND_MS} ms per run)`,
       '',
       `Machine: ${machine()}; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
       '',
-      `Fed at commit, ${pct(appends.fromCommit, 1)} of the follower's leaves came from the writer thread (the rest were read by the hashing thread: a poll had found them first).`,
-      '',
-      table(
-        ['measure', 'events/s', 'ratio', 'main-thread CPU per appended event', 'process CPU (all threads) per appended event', 'writer thread busy'],
-        [
-          ['ceiling: plain readAll', fmt(audit.read), '100%', '', '', ''],
-          ['Merkle tree only, hashing on the main thread', fmt(audit.merkle), pct(audit.merkle, audit.read), '', '', ''],
-          ['Merkle tree only, leaves from the hashing thread', fmt(audit.merkleThread), pct(audit.merkleThread, audit.read), '', '', ''],
-          ['audit with full Merkle verification, main thread', fmt(audit.audit), pct(audit.audit, audit.read), '', '', ''],
-          ['audit with full Merkle verification, hashing thread', fmt(audit.auditThread), pct(audit.auditThread, audit.read), '', '', ''],
-          ['appends, no ledger log follower', fmt(without), '100%', us(appends.mainUs('none')), us(appends.processUs('none')), pct(appends.writerBusy('none'), 1)],
-          ['appends, follower hashing on the main thread', fmt(withLog), pct(withLog, without), us(appends.mainUs('main thread')), us(appends.processUs('main thread')), pct(appends.writerBusy('main thread'), 1)],
-          ['appends, follower fed by the hashing thread', fmt(withThread), pct(withThread, without), us(appends.mainUs('hashing thread')), us(appends.processUs('hashing thread')), pct(appends.writerBusy('hashing thread'), 1)],
-          ['appends, follower fed leaves hashed at commit', fmt(withCommit), pct(withCommit, without), us(appends.mainUs('leaves at commit')), us(appends.processUs('leaves at commit')), pct(appends.writerBusy('leaves at commit'), 1)],
-        ],
-      ),
+      ...sections,
     ].join('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -46,16 +46,21 @@ export type SqliteEventStoreOptions = {
   /** Rows per read query. Default 1000. */
   readonly pageSize?: number;
   /**
-   * true: leaf subscribers (the ledger log) get this process's appends hashed
-   * by the writer thread at commit, and read only what it did not give them
-   * (history, other processes' appends). Default false: every event is read
-   * back and hashed in the hashing thread. Hashing at commit takes less CPU
-   * in all, but lengthens the writer thread's serial work per batch, and on
-   * the 2-core benchmark machine appends kept less of their throughput with
-   * it than with the hashing thread (docs/benchmarks.md, issue 12).
+   * Where leaf subscribers (the ledger log) get the leaf hashes of this
+   * process's appends. `read` (default): every event is read back and hashed
+   * in the hashing thread. The others hash the rows the writer committed,
+   * and read only what it did not give them (history, other processes'
+   * appends): `commit`, the writer thread hashes them before answering the
+   * callers; `afterAnswer`, it answers first and hashes after; `forwarded`,
+   * it forwards the rows to the hashing thread, which hashes them.
+   * docs/benchmarks.md (issue 12) has what each costs the appends.
    */
-  readonly leavesAtCommit?: boolean;
+  readonly leaves?: LeafSource;
 };
+
+export type LeafSource = 'read' | 'commit' | 'afterAnswer' | 'forwarded';
+
+const deliveries = { commit: 'inline', afterAnswer: 'afterAnswer', forwarded: 'forward' } as const;
 
 export type SqliteEventStore = EventStore & {
   /** Counters for tests and /stats: transactions < appends means group commit is batching. */
@@ -124,19 +129,20 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
   const synchronous = options.synchronous ?? 'FULL';
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const pageSize = options.pageSize ?? 1000;
+  const leaves = options.leaves ?? 'read';
+  const delivery = leaves === 'read' ? undefined : deliveries[leaves];
   mkdirSync(dirname(options.path), { recursive: true });
   const reader = openDatabase(Database, options.path, synchronous, busyTimeoutMs);
   let writer;
   try {
-    writer = await startSqliteWriter(options.path, connectionPragmas(synchronous, busyTimeoutMs));
+    writer = await startSqliteWriter(options.path, connectionPragmas(synchronous, busyTimeoutMs), delivery);
   } catch (error) {
     reader.close();
     throw error;
   }
   const pollIntervalMs = options.pollIntervalMs ?? 100;
-  // With leaves at commit, a subscriber skips reads while its own appends are in flight and looks again
-  // on its own timer; otherwise subscribers wake only when told.
-  const feed = makeLiveFeed(options.leavesAtCommit === true ? pollIntervalMs : undefined);
+  // Subscribers wake only when told: by this store's appends, by the timer below, and (leaf subscribers) by leaves arriving.
+  const feed = makeLiveFeed();
   // Kept for the store's life: a collected Statement can abort Node 24 (see sqliteSchema.ts).
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   let seenVersion = dataVersion.get();
@@ -148,7 +154,8 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
   }, pollIntervalMs);
   foreignCommits.unref();
   const hashPragmas = [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`];
-  const commitLeaves = options.leavesAtCommit !== true ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs };
+  const commitLeaves =
+    delivery === undefined ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs, late: delivery !== 'inline', rowsPort: writer.rowsPort };
   const hashedReads = makeSqliteHashedReads(options.path, hashPragmas, feed, commitLeaves);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);

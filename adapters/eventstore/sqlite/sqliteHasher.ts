@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { makeHashKernel } from '../../../application/hashKernel.js';
 import type { ReadAllOptions } from '../../../application/ports/eventStore.js';
 import type { HashedRange, HashedReads } from '../../../application/ports/hashedReads.js';
 import type { SubscribeOptions, Subscription } from '../../../application/ports/eventStore.js';
 import type { makeLiveFeed } from '../shared/liveFeed.js';
+import { hashCommittedRows, type CommittedLeaves } from './committedLeaves.js';
 import { makeLeafQueue, type LeafQueue } from './leafQueue.js';
 import { READ_ALL_PAGE_SQL } from './sqliteSchema.js';
 import { sqliteHasherMain, type FromHasher, type HasherConfig, type ToHasher } from './sqliteHasherThread.js';
@@ -22,18 +23,22 @@ import type { LeafSink } from './sqliteWriter.js';
  * use, referenced only while it holds work (an idle store must not keep the
  * process alive), and stopped by `close`.
  *
- * Leaves at commit (the store's `leavesAtCommit` option): given the
- * store's writer (`commitLeaves`), a leaf subscriber gets this process's
- * appends from the writer thread, which
- * hashed them at commit (sqliteWriterThread.ts), and reads only what the
- * writer did not give it: the history before it subscribed, other processes'
- * appends (a gap between what it has and what the writer gave), and any
- * range the writer could not hash or the queue could not hold. Reads and
- * queued leaves are merged by position (leafQueue.ts), so the subscriber
- * sees the global order once, without gap or duplicate. An append by
- * another process that no later local append reveals is found by the live
- * feed's polling, as before: with nothing queued, a read is made at most
- * every half poll interval, not at every local append.
+ * Leaves at commit (the store's `leaves` option other than `read`): given
+ * the store's writer (`commitLeaves`), a leaf subscriber gets this process's
+ * appends hashed from the rows the writer committed, by the writer thread
+ * (before or after it answers) or by this hashing thread, to which the
+ * writer forwards the rows over a port between the two threads
+ * (`rowsPort`); and it reads only what the writer did not give it: the
+ * history before it subscribed, other processes' appends (a gap between
+ * what it has and what the writer gave), and any range the writer could not
+ * hash or the queue could not hold. Reads and queued leaves are merged by
+ * position (leafQueue.ts), so the subscriber sees the global order once,
+ * without gap or duplicate. Leaves that arrive after the callers were
+ * answered (`late`) wake the subscribers themselves. With nothing queued, a
+ * woken subscriber reads at most every half poll interval, not at every
+ * local append; when it skips a read it looks again once that time is over,
+ * which is how an append by another process that no later local append
+ * reveals is found (the store's `PRAGMA data_version` timer wakes it).
  */
 export type LeafStats = {
   /** Leaves delivered to subscribers from the writer thread. */
@@ -47,6 +52,10 @@ export type SqliteHashedReads = HashedReads & { readonly close: () => Promise<vo
 export type CommitLeaves = {
   readonly setLeafSink: (sink: LeafSink | undefined) => void;
   readonly pollIntervalMs: number;
+  /** Leaves arrive after the answer to their appends, so their arrival must wake the subscribers. */
+  readonly late: boolean;
+  /** Committed rows from the writer thread, for this hashing thread to hash (the store's `forwarded` leaves). */
+  readonly rowsPort: MessagePort | undefined;
 };
 
 /** Leaves a subscriber's queue may hold: about 4 MB. */
@@ -56,15 +65,30 @@ const workerSource = () => `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const kernel = (${makeHashKernel.toString()})(require('node:crypto'));
-(${sqliteHasherMain.toString()})(Database, kernel, workerData.config, parentPort);
+const hashRows = (${hashCommittedRows.toString()});
+(${sqliteHasherMain.toString()})(Database, kernel, hashRows, workerData.config, parentPort, workerData.forwarded);
 `;
 
 const hashError = (message: string, code: string | undefined): Error =>
   Object.assign(new Error(`sqlite hashing thread: ${message}`), code === undefined ? {} : { code });
 
-const spawnHasher = (config: HasherConfig): Promise<Worker> => {
+/** Starts the thread; with `rowsPort`, the thread hashes the rows arriving there and sends their leaves to `onLeaves`. */
+const spawnHasher = (config: HasherConfig, rowsPort: MessagePort | undefined, onLeaves: (leaves: CommittedLeaves) => void): Promise<Worker> => {
   const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(workerSource(), { eval: true, workerData: { betterSqlite3, config }, execArgv: [] });
+  const back = rowsPort === undefined ? undefined : new MessageChannel();
+  const forwarded = rowsPort === undefined || back === undefined ? undefined : { rows: rowsPort, leaves: back.port2 };
+  const worker = new Worker(workerSource(), {
+    eval: true,
+    workerData: { betterSqlite3, config, forwarded },
+    transferList: forwarded === undefined ? [] : [forwarded.rows, forwarded.leaves],
+    execArgv: [],
+  });
+  if (back !== undefined) {
+    back.port1.on('message', onLeaves);
+    // Listening must not keep an idle process alive; the port closes with the thread.
+    back.port1.unref();
+    worker.once('exit', () => back.port1.close());
+  }
   return new Promise<Worker>((resolve, reject) => {
     const onError = (error: unknown) => reject(error);
     const onExit = (code: number) => reject(new Error(`sqlite hashing thread exited (code ${code}) while opening ${config.path}`));
@@ -99,7 +123,10 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
   let closed = false;
   const queues = new Set<LeafQueue>();
   const counts = { fromCommit: 0, fromReads: 0 };
-  const open = () => (channel ??= spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL }).then(makeChannel));
+  const open = () =>
+    (channel ??= spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL }, commitLeaves?.rowsPort, (leaves) => {
+      if (queues.size > 0) sink(leaves);
+    }).then(makeChannel));
 
   const hashRange: HashedReads['hashRange'] = async (after, maxCount, withChain) => {
     if (closed) throw new Error('sqlite event store is closed');
@@ -117,8 +144,21 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
 
   const sink: LeafSink = (leaves) => {
     for (const queue of queues) queue.push(leaves);
+    if (commitLeaves?.late === true) feed.notify();
   };
   const attach = () => commitLeaves?.setLeafSink(queues.size > 0 ? sink : undefined);
+
+  // A subscriber that skipped a read (below) looks again once its quiet time is over, in case what woke it was
+  // another process's commit. One timer, armed only by a skip: an idle store has none and makes no read.
+  let recheck: ReturnType<typeof setTimeout> | undefined;
+  const lookAgainIn = (ms: number) => {
+    if (recheck !== undefined || closed) return;
+    recheck = setTimeout(() => {
+      recheck = undefined;
+      feed.notify();
+    }, Math.max(1, Math.ceil(ms)));
+    recheck.unref();
+  };
 
   // One subscriber's pages: queued leaves where they continue its order, reads for the rest.
   const mergedRanges = (queue: LeafQueue, quietMs: number) => {
@@ -134,7 +174,11 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
         if (answer.kind === 'leaves') {
           range = answer.range;
         } else {
-          if (answer.kind === 'empty' && performance.now() - endSeenAt < quietMs) return;
+          const quietLeftMs = endSeenAt + quietMs - performance.now();
+          if (answer.kind === 'empty' && quietLeftMs > 0) {
+            lookAgainIn(quietLeftMs);
+            return;
+          }
           const count = answer.kind === 'gap' ? Math.min(budget, answer.before - after - 1) : budget;
           const readAt = performance.now();
           range = await hashRange(after, count, false);
@@ -194,6 +238,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
     leafStats: () => ({ ...counts }),
     close: async () => {
       closed = true;
+      clearTimeout(recheck);
       queues.clear();
       attach();
       if (channel !== undefined) await (await channel.catch(() => undefined))?.close();

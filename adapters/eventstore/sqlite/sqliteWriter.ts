@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import { makeHashKernel } from '../../../application/hashKernel.js';
 import type {
@@ -9,10 +9,10 @@ import type {
   WrongExpectedRevision,
 } from '../../../application/ports/eventStore.js';
 import { makeGroupCommit, type FlushOutcome } from '../shared/groupCommit.js';
+import { hashCommittedRows, type CommittedLeaves } from './committedLeaves.js';
 import { WRITER_SQL } from './sqliteSchema.js';
 import {
   sqliteWriterMain,
-  type CommittedLeaves,
   type FromWriter,
   type ToWriter,
   type WireAppend,
@@ -36,10 +36,16 @@ import { makeThreadChannel } from './threadChannel.js';
  * loader and from dist/ without a build step for the thread.
  *
  * While a leaf sink is set (the ledger log follows this store, see
- * sqliteHasher.ts), every batch asks the thread for the leaf hashes of what
- * it committed, and the sink gets them before any caller of the batch is
- * answered.
+ * sqliteHasher.ts), every batch asks the thread for the leaves of what it
+ * committed, as `delivery` says (sqliteWriterThread.ts `LeafMode`):
+ * `inline`, the sink gets them before any caller of the batch is answered;
+ * `afterAnswer`, they come on a port of their own after the answer, in
+ * commit order; `forward`, the committed rows go on that port to the
+ * hashing thread (`rowsPort`, taken by sqliteHasher.ts), which hashes them
+ * and feeds the sink itself.
  */
+
+export type LeafDelivery = 'inline' | 'afterAnswer' | 'forward';
 
 export type WriterStats = {
   /** Committed write transactions (one per batch, more if a failing append forced a retry). */
@@ -52,7 +58,7 @@ export type WriterStats = {
   readonly conflicts: number;
   /** Time the writer thread spent running batches (SQL, fsync, lock waits, leaf hashing): near the wall time means the writer is the bottleneck. */
   readonly writerBusyMs: number;
-  /** Leaf hashes computed at commit and handed to the leaf sink. */
+  /** Committed events whose leaves were hashed at commit (inline, after the answer) or whose rows went to the hashing thread. */
   readonly leaves: number;
 };
 
@@ -68,6 +74,8 @@ export type SqliteWriter = {
   readonly stats: () => WriterStats;
   /** Starts (a sink) or stops (undefined) hashing leaves at commit, from the next batch on. */
   readonly setLeafSink: (sink: LeafSink | undefined) => void;
+  /** With `forward` delivery: the port on which committed rows arrive, for the hashing thread to take. */
+  readonly rowsPort: MessagePort | undefined;
   /** Waits for queued appends, then stops the thread. */
   readonly close: () => Promise<void>;
 };
@@ -82,7 +90,8 @@ const workerSource = () => `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const kernel = (${makeHashKernel.toString()})(require('node:crypto'));
-(${sqliteWriterMain.toString()})(Database, kernel, workerData.config, parentPort);
+const hashRows = (${hashCommittedRows.toString()});
+(${sqliteWriterMain.toString()})(Database, kernel, hashRows, workerData.config, parentPort, workerData.leafPort);
 `;
 
 const toOutcome = (append: WireAppend, outcome: WireOutcome): FlushOutcome<AppendOutcome> => {
@@ -99,11 +108,16 @@ const toOutcome = (append: WireAppend, outcome: WireOutcome): FlushOutcome<Appen
   }
 };
 
-const spawnWriter = (path: string, pragmas: readonly string[]): Promise<Worker> => {
+const spawnWriter = (path: string, pragmas: readonly string[], leafPort: MessagePort | undefined): Promise<Worker> => {
   const config: WriterConfig = { path, pragmas, sql: WRITER_SQL };
   const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
   // No execArgv: the thread needs no loader hooks or flags of the parent.
-  const worker = new Worker(workerSource(), { eval: true, workerData: { betterSqlite3, config }, execArgv: [] });
+  const worker = new Worker(workerSource(), {
+    eval: true,
+    workerData: { betterSqlite3, config, leafPort },
+    transferList: leafPort === undefined ? [] : [leafPort],
+    execArgv: [],
+  });
   return new Promise<Worker>((resolve, reject) => {
     const onError = (error: unknown) => reject(error);
     const onExit = (code: number) => reject(new Error(`sqlite writer thread exited (code ${code}) while opening ${path}`));
@@ -120,26 +134,37 @@ const spawnWriter = (path: string, pragmas: readonly string[]): Promise<Worker> 
 
 const makeChannel = (worker: Worker) => makeThreadChannel<ToWriter, FromWriter>(worker, 'sqlite writer thread');
 
-export const startSqliteWriter = async (path: string, pragmas: readonly string[]): Promise<SqliteWriter> => {
-  const channel = makeChannel(await spawnWriter(path, pragmas));
+export const startSqliteWriter = async (path: string, pragmas: readonly string[], delivery: LeafDelivery = 'inline'): Promise<SqliteWriter> => {
+  const ports = delivery === 'inline' ? undefined : new MessageChannel();
+  const channel = makeChannel(await spawnWriter(path, pragmas, ports?.port1));
   let closing = false;
   let leafSink: LeafSink | undefined;
   const counters = { transactions: 0, batches: 0, appends: 0, events: 0, conflicts: 0, writerBusyMs: 0, leaves: 0 };
 
+  // The batch is committed whatever the sink does: a sink that throws must not fail its appends (the follower then reads those events).
+  const deliver = (leaves: CommittedLeaves) => {
+    try {
+      leafSink?.(leaves);
+    } catch {
+      // Nothing to undo: the follower reads what it did not get.
+    }
+  };
+  if (delivery === 'afterAnswer' && ports !== undefined) {
+    ports.port2.on('message', deliver);
+    // Listening must not keep an idle process alive; a pending append does (the writer channel).
+    ports.port2.unref();
+  }
+
   const flush = async (appends: readonly WireAppend[]): Promise<readonly FlushOutcome<AppendOutcome>[]> => {
-    const message = await channel.exchange({ kind: 'batch', appends, leaves: leafSink !== undefined });
+    const message = await channel.exchange({ kind: 'batch', appends, leaves: leafSink === undefined ? 'none' : delivery });
     if (message.kind !== 'result') throw new Error(`sqlite writer thread: unexpected reply ${message.kind}`);
     counters.batches += 1;
     counters.transactions = message.transactions;
     counters.writerBusyMs = message.busyMs;
-    if (message.leaves !== undefined && leafSink !== undefined) {
+    counters.leaves += message.handedOn;
+    if (message.leaves !== undefined) {
       counters.leaves += message.leaves.positions.length;
-      // The batch is committed whatever the sink does: a sink that throws must not fail its appends (the follower then reads those events).
-      try {
-        leafSink(message.leaves);
-      } catch {
-        counters.leaves -= message.leaves.positions.length;
-      }
+      deliver(message.leaves);
     }
     return message.outcomes.map((outcome, i) => {
       const append = appends[i] as WireAppend;
@@ -177,7 +202,14 @@ export const startSqliteWriter = async (path: string, pragmas: readonly string[]
     closing = true;
     await group.drain();
     await channel.close();
+    ports?.port2.close();
   };
 
-  return { append, stats: () => ({ ...counters }), setLeafSink: (sink) => void (leafSink = sink), close };
+  return {
+    append,
+    stats: () => ({ ...counters }),
+    setLeafSink: (sink) => void (leafSink = sink),
+    rowsPort: delivery === 'forward' ? ports?.port2 : undefined,
+    close,
+  };
 };

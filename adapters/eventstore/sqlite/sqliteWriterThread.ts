@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HashKernel } from '../../../application/hashKernel.js';
 import type { ExpectedRevision } from '../../../application/ports/eventStore.js';
+import type { CommittedLeaves, CommittedRow, hashCommittedRows } from './committedLeaves.js';
 import type { WriterSql } from './sqliteSchema.js';
 
 /**
@@ -14,14 +15,20 @@ import type { WriterSql } from './sqliteSchema.js';
  * the fsync and any wait for another process's write lock block this thread,
  * not the event loop that serves requests.
  *
- * When a batch asks for `leaves`, the thread also answers the RFC 9162 leaf
- * hash of every event its COMMIT made durable (merkle/eventLeaf.ts), so the
- * ledger log follower gets this process's appends without reading them back.
- * It hashes after COMMIT, outside the write lock, and only the attempt that
- * committed: an append rolled back, or a batch whose COMMIT failed, yields no
- * leaf. The hashing is the application's own code (`kernel`, built from
- * application/hashKernel.ts in this thread, as in the hashing thread), fed
- * the very texts the row holds, parsed as the store's reader parses them.
+ * A batch may also ask for the Merkle leaves of what its COMMIT made durable
+ * (the ledger log follower then gets this process's appends without reading
+ * them back), in one of three ways (`LeafMode`):
+ * - `inline`: the thread hashes the committed rows and sends the leaves with
+ *   the result, so they reach the follower before any caller is answered;
+ * - `afterAnswer`: it sends the result first, then hashes the rows and sends
+ *   the leaves on `leafPort`, so the callers do not wait for the hashing;
+ * - `forward`: it sends the result, then forwards the rows' texts on
+ *   `leafPort` to the hashing thread, which hashes them (no hashing here).
+ * Only the attempt that committed counts: an append rolled back, or a batch
+ * whose COMMIT failed, yields no row and no leaf. The hashing is the
+ * application's own code (`kernel`, built from application/hashKernel.ts in
+ * this thread) run by `hashRows` (committedLeaves.ts), fed the very texts
+ * the rows hold.
  */
 
 /** One event on the wire: type, data JSON text, metadata JSON text. */
@@ -38,10 +45,13 @@ export type WireOutcome =
   | { readonly kind: 'conflict'; readonly actual: ExpectedRevision }
   | { readonly kind: 'failed'; readonly message: string; readonly code: string | undefined };
 
-export type ToWriter = { readonly kind: 'batch'; readonly appends: readonly WireAppend[]; readonly leaves: boolean } | { readonly kind: 'close' };
+/** What a batch does about the leaves of its committed rows (see above). */
+export type LeafMode = 'none' | 'inline' | 'afterAnswer' | 'forward';
 
-/** Leaf hashes of the events one COMMIT made durable: positions in order, 32 bytes per event (the `HashedRange` layout). */
-export type CommittedLeaves = { readonly positions: Float64Array; readonly leafHashes: Uint8Array };
+export type ToWriter = { readonly kind: 'batch'; readonly appends: readonly WireAppend[]; readonly leaves: LeafMode } | { readonly kind: 'close' };
+
+/** What the writer sends on `leafPort`: leaves it hashed (`afterAnswer`), or committed rows for the hashing thread (`forward`). */
+export type WriterLeafMessage = CommittedLeaves | readonly CommittedRow[];
 
 export type FromWriter =
   | { readonly kind: 'ready' }
@@ -50,8 +60,10 @@ export type FromWriter =
       readonly outcomes: readonly WireOutcome[];
       readonly transactions: number;
       readonly busyMs: number;
-      /** Only when the batch asked for them and something was committed; missing if hashing failed (the reader then hashes those events). */
+      /** Only for `inline` when something was committed; missing if hashing failed (the reader then hashes those events). */
       readonly leaves: CommittedLeaves | undefined;
+      /** Committed rows about to go on `leafPort` after this result (`afterAnswer`, `forward`). */
+      readonly handedOn: number;
     }
   | { readonly kind: 'closed' };
 
@@ -61,17 +73,26 @@ export type WriterConfig = {
   readonly sql: WriterSql;
 };
 
+export type LeafPort = {
+  readonly postMessage: (message: WriterLeafMessage, transfer?: ArrayBuffer[]) => void;
+  readonly close: () => void;
+};
+
 export type WriterPort = {
   readonly on: (event: 'message', listener: (message: ToWriter) => void) => unknown;
   readonly postMessage: (message: FromWriter, transfer?: ArrayBuffer[]) => void;
   readonly close: () => void;
 };
 
-/** An inserted row, as the store's reader would get it back: position, stream, revision, type, data, metadata, commit time. */
-type InsertedRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
-
 /* istanbul ignore next -- runs in the writer thread from its source text, where coverage counters do not exist. */
-export function sqliteWriterMain(Database: typeof BetterSqlite3, kernel: HashKernel, config: WriterConfig, port: WriterPort): void {
+export function sqliteWriterMain(
+  Database: typeof BetterSqlite3,
+  kernel: HashKernel,
+  hashRows: typeof hashCommittedRows,
+  config: WriterConfig,
+  port: WriterPort,
+  leafPort: LeafPort | undefined,
+): void {
   const db = new Database(config.path);
   // exec, not pragma(): pragma() prepares a throwaway Statement, and a collected Statement can abort Node 24 (see sqliteSchema.ts).
   for (const pragma of config.pragmas) db.exec(`PRAGMA ${pragma}`);
@@ -83,7 +104,6 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, kernel: HashKer
   const insertEvent = db.prepare(config.sql.insertEvent);
   let transactions = 0;
   let busyMs = 0;
-  const BYTES = 32;
 
   function failure(error: unknown): WireOutcome {
     const e = error as { message?: unknown; code?: unknown } | undefined;
@@ -94,33 +114,10 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, kernel: HashKer
     if (db.inTransaction) db.exec('ROLLBACK');
   }
 
-  // Leaf hashes of committed rows. The data text came from JSON.stringify on
-  // the main thread, so when its parsed value is already in canonical shape
-  // the text itself is its canonical encoding and need not be written again.
-  // A failure costs the follower a read, never a wrong leaf: no leaves at all.
-  function leavesOf(rows: readonly InsertedRow[]): CommittedLeaves | undefined {
-    const n = rows.length;
-    if (n === 0) return undefined;
-    const positions = new Float64Array(n);
-    const leafHashes = new Uint8Array(n * BYTES);
-    try {
-      for (let i = 0; i < n; i++) {
-        const row = rows[i] as InsertedRow;
-        const data: unknown = JSON.parse(row[4]);
-        const event = { streamName: row[1], revision: row[2], type: row[3], data, metadata: JSON.parse(row[5]) as unknown, committedAt: row[6] };
-        positions[i] = row[0];
-        leafHashes.set(kernel.leafHash(kernel.leafText(event, kernel.isCanonicalShape(data) ? row[4] : undefined)), i * BYTES);
-      }
-    } catch {
-      return undefined;
-    }
-    return { positions, leafHashes };
-  }
-
   // Checks the expected revision inside the write transaction (so it holds
   // across processes), then writes; returns the outcome and the new last position.
   // Every row written is also pushed on `inserted` when the batch wants leaves.
-  function apply(append: WireAppend, position: number, committedAt: number, inserted: InsertedRow[] | undefined): [WireOutcome, number] {
+  function apply(append: WireAppend, position: number, committedAt: number, inserted: CommittedRow[] | undefined): [WireOutcome, number] {
     // A stream row exists only once the stream has events, so a row's max(revision) is never null.
     const row = selectStream.get(append.streamName) as [number, number] | undefined;
     const actual: ExpectedRevision = row === undefined ? 'no_stream' : row[1];
@@ -143,7 +140,7 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, kernel: HashKer
   // One transaction over the appends at `indexes`. If one of them throws, the
   // transaction is rolled back, that append gets its error, and its index is
   // returned so the caller can run the others again without it.
-  function attempt(appends: readonly WireAppend[], indexes: readonly number[], outcomes: WireOutcome[], inserted: InsertedRow[] | undefined): number | undefined {
+  function attempt(appends: readonly WireAppend[], indexes: readonly number[], outcomes: WireOutcome[], inserted: CommittedRow[] | undefined): number | undefined {
     begin.run();
     const last = lastPosition.get() as [number, number] | undefined;
     let position = last === undefined ? -1 : last[0];
@@ -167,9 +164,9 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, kernel: HashKer
   }
 
   // The rows of the attempt under way: emptied before each attempt, read only once its COMMIT returned.
-  function runBatch(appends: readonly WireAppend[], wantLeaves: boolean): { outcomes: WireOutcome[]; leaves: CommittedLeaves | undefined } {
+  function runBatch(appends: readonly WireAppend[], wantRows: boolean): { outcomes: WireOutcome[]; committed: CommittedRow[] | undefined } {
     const outcomes: WireOutcome[] = [];
-    const inserted: InsertedRow[] | undefined = wantLeaves ? [] : undefined;
+    const inserted: CommittedRow[] | undefined = wantRows ? [] : undefined;
     let indexes = appends.map((_, i) => i);
     while (indexes.length > 0) {
       let failed: number | undefined;
@@ -181,23 +178,43 @@ export function sqliteWriterMain(Database: typeof BetterSqlite3, kernel: HashKer
         // I/O error): nothing of this batch is durable, so every append fails.
         rollback();
         for (const i of indexes) outcomes[i] = failure(error);
-        return { outcomes, leaves: undefined };
+        return { outcomes, committed: undefined };
       }
-      if (failed === undefined) return { outcomes, leaves: inserted === undefined ? undefined : leavesOf(inserted) };
+      if (failed === undefined) return { outcomes, committed: inserted };
       indexes = indexes.filter((i) => i !== failed);
     }
-    return { outcomes, leaves: undefined };
+    return { outcomes, committed: undefined };
+  }
+
+  const transferOf = (leaves: CommittedLeaves | undefined) => (leaves === undefined ? [] : [leaves.positions.buffer, leaves.leafHashes.buffer]) as ArrayBuffer[];
+
+  function onBatch(appends: readonly WireAppend[], mode: LeafMode) {
+    const started = performance.now();
+    const late = mode === 'afterAnswer' || mode === 'forward' ? leafPort : undefined;
+    const { outcomes, committed } = runBatch(appends, mode === 'inline' || late !== undefined);
+    const rows = committed ?? [];
+    const leaves = mode === 'inline' ? hashRows(kernel, rows) : undefined;
+    const handedOn = late === undefined ? 0 : rows.length;
+    busyMs += performance.now() - started;
+    port.postMessage({ kind: 'result', outcomes, transactions, busyMs, leaves, handedOn }, transferOf(leaves));
+    if (late === undefined || rows.length === 0) return;
+    // The callers are answered; what follows only delays the next batch.
+    const after = performance.now();
+    if (mode === 'forward') {
+      late.postMessage(rows);
+    } else {
+      const hashed = hashRows(kernel, rows);
+      if (hashed !== undefined) late.postMessage(hashed, transferOf(hashed));
+    }
+    busyMs += performance.now() - after;
   }
 
   port.on('message', (message) => {
     if (message.kind === 'batch') {
-      const started = performance.now();
-      const { outcomes, leaves } = runBatch(message.appends, message.leaves);
-      busyMs += performance.now() - started;
-      const transfer = leaves === undefined ? [] : [leaves.positions.buffer, leaves.leafHashes.buffer];
-      port.postMessage({ kind: 'result', outcomes, transactions, busyMs, leaves }, transfer as ArrayBuffer[]);
+      onBatch(message.appends, message.leaves);
     } else {
       db.close();
+      leafPort?.close();
       port.postMessage({ kind: 'closed' });
       port.close();
     }

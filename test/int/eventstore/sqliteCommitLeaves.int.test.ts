@@ -10,14 +10,17 @@ import { toHex } from '../../../application/merkle/hashing.js';
 import { makeLedgerLog } from '../../../application/merkle/ledgerLog.js';
 import type { NewEvent, RecordedEvent } from '../../../application/ports/eventStore.js';
 import type { HashedReads } from '../../../application/ports/hashedReads.js';
-import { makeSqliteEventStore, type SqliteEventStore, type SqliteEventStoreOptions } from '../../../adapters/eventstore/sqlite/sqliteEventStore.js';
+import { makeSqliteEventStore, type LeafSource, type SqliteEventStore, type SqliteEventStoreOptions } from '../../../adapters/eventstore/sqlite/sqliteEventStore.js';
 import { signerFromKey } from '../../../adapters/ledger/ed25519.js';
 import { newEvent } from '../../support/eventArbitraries.js';
 import { makeTestClock, makeTestIds } from '../../unit/application/testClock.js';
 
 /**
- * Leaves hashed by the SQLite writer thread at commit (sqliteWriterThread.ts)
- * and merged with reads for what the writer did not see (sqliteHasher.ts):
+ * Leaves hashed from the rows the SQLite writer thread committed
+ * (sqliteWriterThread.ts), by the writer before it answers (`commit`), by
+ * the writer after it answered (`afterAnswer`), or by the hashing thread the
+ * rows are forwarded to (`forwarded`), and merged with reads for what the
+ * writer did not see (sqliteHasher.ts). For each of them:
  * the leaves equal `eventLeafHash` of the events read back; nothing rolled
  * back or refused gets a leaf; appends by a second store on the same file
  * (another process, for the follower) and a restart of the follower give
@@ -27,7 +30,6 @@ const dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-leaves-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const nextPath = () => join(dir, `l${files++}.db`);
-const open = (path: string, options: Partial<SqliteEventStoreOptions> = {}) => makeSqliteEventStore({ path, synchronous: 'NORMAL', leavesAtCommit: true, ...options });
 
 const readAll = async (store: SqliteEventStore) => {
   const all: RecordedEvent[] = [];
@@ -63,7 +65,11 @@ const recordLeaves = async (reads: HashedReads) => {
 
 const expectedLeaves = (events: readonly RecordedEvent[]) => ({ positions: events.map((e) => e.position), leaves: events.map((e) => toHex(eventLeafHash(e))) });
 
-describe('sqlite leaves hashed at commit', () => {
+const sources: readonly LeafSource[] = ['commit', 'afterAnswer', 'forwarded'];
+
+describe.each(sources)('sqlite leaves hashed from committed rows (%s)', (source) => {
+  const open = (path: string, options: Partial<SqliteEventStoreOptions> = {}) => makeSqliteEventStore({ path, synchronous: 'NORMAL', leaves: source, ...options });
+
   it('equal eventLeafHash of the events read back, for random events, and come from the writer alone', async () => {
     // No polling during the test: every live leaf must come from the writer, none from a read.
     const store = await open(nextPath(), { pollIntervalMs: 60_000 });
