@@ -8,7 +8,6 @@ import { makeLedgerLog } from '../../application/merkle/ledgerLog.js';
 import { makeMerkleTree } from '../../application/merkle/tree.js';
 import { HASH_BYTES } from '../../application/merkle/hashing.js';
 import { makeSqliteEventStore, type SqliteEventStore } from '../../adapters/eventstore/sqlite/index.js';
-import type { LeafSource } from '../../adapters/eventstore/sqlite/sqliteEventStore.js';
 import type { Synchronous } from '../../adapters/eventstore/sqlite/sqliteSchema.js';
 import { signerFromKey } from '../../adapters/ledger/ed25519.js';
 import { runLoad } from '../eventstore/workload.js';
@@ -24,9 +23,13 @@ import { populate } from './auditReplay.js';
  *   every committed event beside the writers.
  * The audit is measured hashing on the main thread (as every store can) and
  * in the store's hashing thread (`hashedReads`). The appends are measured
- * with every way the follower can get its leaves (`Follower`), each with
- * SQLite synchronous NORMAL and FULL (the product default, one fsync per
- * commit), the modes in a rotated order each round.
+ * without the follower, with it hashing on the main thread, and with it fed
+ * by the store's hashing thread (`Follower`), each with SQLite synchronous
+ * NORMAL and FULL (the product default, one fsync per commit), the modes in
+ * a rotated order each round. (Three more ways to feed it, leaves hashed by
+ * the writer thread before or after answering and rows forwarded from the
+ * writer to the hashing thread, were measured at commit b112631 and removed:
+ * none beat reading back; docs/benchmarks.md, issue 12.)
  * The machine is usually shared, so the ratios (audit / plain read,
  * appends with the follower / without) say more than the rates.
  * Env: MERKLE_EVENTS (0 skips the audit), RUNS, APPEND_MS, SYNCS
@@ -82,18 +85,15 @@ const auditRates = async (store: SqliteEventStore) => {
   };
 };
 
-/** How the ledger log follower gets its leaves: not at all, hashing on the main thread, or from the store (`LeafSource`). */
-type Follower = 'none' | 'main thread' | LeafSource;
+/** How the ledger log follower gets its leaves: not at all, hashing on the main thread, or from the store's hashing thread. */
+type Follower = 'none' | 'main thread' | 'read';
 
-const MODES: readonly Follower[] = ['none', 'main thread', 'read', 'commit', 'afterAnswer', 'forwarded'];
+const MODES: readonly Follower[] = ['none', 'main thread', 'read'];
 
 const MODE_NAMES: Record<Follower, string> = {
   none: 'no ledger log follower',
   'main thread': 'follower hashing on the main thread',
-  read: 'follower fed by the hashing thread reading back (read)',
-  commit: 'leaves hashed by the writer before answering (commit)',
-  afterAnswer: 'leaves hashed by the writer after answering (afterAnswer)',
-  forwarded: 'rows forwarded to the hashing thread (forwarded)',
+  read: 'follower fed by the hashing thread reading back',
 };
 
 /**
@@ -112,8 +112,8 @@ const mainThreadCpuMs = (): number | undefined => {
 };
 
 const appendRate = async (path: string, follower: Follower, synchronous: Synchronous) => {
-  const fromStore = follower !== 'none' && follower !== 'main thread';
-  const store = await makeSqliteEventStore({ path, synchronous, ...(fromStore ? { leaves: follower } : {}) });
+  const fromStore = follower === 'read';
+  const store = await makeSqliteEventStore({ path, synchronous });
   const log = makeLedgerLog({
     store,
     signer: signerFromKey('bench/log', generateKeyPairSync('ed25519').privateKey),
@@ -132,13 +132,11 @@ const appendRate = async (path: string, follower: Follower, synchronous: Synchro
   const caughtUp = follower === 'none' || (await log.waitFor(result.events - 1, 60_000) && log.size() === result.events);
   await log.stop();
   const writerBusy = store.stats().writerBusyMs / result.elapsedMs;
-  const leaves = store.leafStats();
   await store.close();
   if (!caughtUp) throw new Error(`the ${follower} follower did not catch up`);
   const mainUsPerEvent = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : ((cpuAfter - cpuBefore) * 1000) / result.events;
-  const fromCommit = leaves.fromCommit / Math.max(1, leaves.fromCommit + leaves.fromReads);
   const processUsPerEvent = (processCpuUs.user + processCpuUs.system) / result.events;
-  return { rate: (result.events * 1000) / result.elapsedMs, mainUsPerEvent, processUsPerEvent, writerBusy, fromCommit };
+  return { rate: (result.events * 1000) / result.elapsedMs, mainUsPerEvent, processUsPerEvent, writerBusy };
 };
 
 /** Appends/s per follower mode and synchronous setting: RUNS rounds, the modes in rotated order each round, medians. */
@@ -148,7 +146,6 @@ const appendRates = async (dir: string, synchronous: Synchronous) => {
   const cpu = series();
   const busy = series();
   const all = series();
-  const fromCommit = series();
   // Each mode's rate over the no-follower rate of the same round: the load drifts less within a round than across the run.
   const ratios = series();
   for (let run = 0; run < RUNS; run++) {
@@ -161,13 +158,12 @@ const appendRates = async (dir: string, synchronous: Synchronous) => {
       cpu.get(mode)?.push(measured.mainUsPerEvent);
       busy.get(mode)?.push(measured.writerBusy);
       all.get(mode)?.push(measured.processUsPerEvent);
-      fromCommit.get(mode)?.push(measured.fromCommit);
       process.stderr.write(`merkle bench: ${synchronous} round ${run + 1} ${mode}: ${fmt(measured.rate)}/s, ${us(measured.processUsPerEvent)}/event, load ${(loadavg()[0] as number).toFixed(1)}\n`);
     }
     for (const mode of MODES) ratios.get(mode)?.push((round.get(mode) ?? Number.NaN) / (round.get('none') ?? Number.NaN));
   }
   const of = (values: Map<Follower, number[]>) => (mode: Follower) => median(values.get(mode) ?? []);
-  return { rate: of(rates), ratio: of(ratios), mainUs: of(cpu), processUs: of(all), writerBusy: of(busy), fromCommit: of(fromCommit) };
+  return { rate: of(rates), ratio: of(ratios), mainUs: of(cpu), processUs: of(all), writerBusy: of(busy) };
 };
 
 /**
@@ -187,10 +183,9 @@ const appendTable = (synchronous: Synchronous, appends: Awaited<ReturnType<typeo
     us(appends.processUs(mode)),
     mode === 'none' ? '' : pct(appends.processUs(mode) - baseUs, baseUs),
     pct(appends.writerBusy(mode), 1),
-    mode === 'none' || mode === 'main thread' || mode === 'read' ? '' : pct(appends.fromCommit(mode), 1),
   ];
   return table(
-    ['appends', 'events/s', 'ratio of medians', 'median of per-round ratios', 'main-thread CPU per event', 'process CPU per event', 'follower CPU (share of no-follower CPU)', 'writer thread busy', 'leaves not read back'],
+    ['appends', 'events/s', 'ratio of medians', 'median of per-round ratios', 'main-thread CPU per event', 'process CPU per event', 'follower CPU (share of no-follower CPU)', 'writer thread busy'],
     MODES.map(row),
   );
 };

@@ -11,7 +11,7 @@ import type {
 } from '../../../application/ports/eventStore.js';
 import type { HashedReads } from '../../../application/ports/hashedReads.js';
 import { makeLiveFeed } from '../shared/liveFeed.js';
-import { makeSqliteHashedReads, type LeafStats } from './sqliteHasher.js';
+import { makeSqliteHashedReads } from './sqliteHasher.js';
 import { connectionPragmas, openDatabase, READ_ALL_PAGE_SQL, type Synchronous } from './sqliteSchema.js';
 import { startSqliteWriter, type WriterStats } from './sqliteWriter.js';
 
@@ -45,30 +45,13 @@ export type SqliteEventStoreOptions = {
   readonly pollIntervalMs?: number;
   /** Rows per read query. Default 1000. */
   readonly pageSize?: number;
-  /**
-   * Where leaf subscribers (the ledger log) get the leaf hashes of this
-   * process's appends. `read` (default): every event is read back and hashed
-   * in the hashing thread. The others hash the rows the writer committed,
-   * and read only what it did not give them (history, other processes'
-   * appends): `commit`, the writer thread hashes them before answering the
-   * callers; `afterAnswer`, it answers first and hashes after; `forwarded`,
-   * it forwards the rows to the hashing thread, which hashes them.
-   * docs/benchmarks.md (issue 12) has what each costs the appends.
-   */
-  readonly leaves?: LeafSource;
 };
-
-export type LeafSource = 'read' | 'commit' | 'afterAnswer' | 'forwarded';
-
-const deliveries = { commit: 'inline', afterAnswer: 'afterAnswer', forwarded: 'forward' } as const;
 
 export type SqliteEventStore = EventStore & {
   /** Counters for tests and /stats: transactions < appends means group commit is batching. */
   readonly stats: () => WriterStats;
   /** Leaf and chain hashes computed by a hashing thread (sqliteHasher.ts), for the audit and the ledger log. */
   readonly hashedReads: HashedReads;
-  /** Where the leaves delivered to leaf subscribers came from: the writer at commit, or reads. */
-  readonly leafStats: () => LeafStats;
 };
 
 type EventRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
@@ -129,19 +112,15 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
   const synchronous = options.synchronous ?? 'FULL';
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const pageSize = options.pageSize ?? 1000;
-  const leaves = options.leaves ?? 'read';
-  const delivery = leaves === 'read' ? undefined : deliveries[leaves];
   mkdirSync(dirname(options.path), { recursive: true });
   const reader = openDatabase(Database, options.path, synchronous, busyTimeoutMs);
   let writer;
   try {
-    writer = await startSqliteWriter(options.path, connectionPragmas(synchronous, busyTimeoutMs), delivery);
+    writer = await startSqliteWriter(options.path, connectionPragmas(synchronous, busyTimeoutMs));
   } catch (error) {
     reader.close();
     throw error;
   }
-  const pollIntervalMs = options.pollIntervalMs ?? 100;
-  // Subscribers wake only when told: by this store's appends, by the timer below, and (leaf subscribers) by leaves arriving.
   const feed = makeLiveFeed();
   // Kept for the store's life: a collected Statement can abort Node 24 (see sqliteSchema.ts).
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
@@ -151,12 +130,9 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     if (version === seenVersion) return;
     seenVersion = version;
     feed.notify();
-  }, pollIntervalMs);
+  }, options.pollIntervalMs ?? 100);
   foreignCommits.unref();
-  const hashPragmas = [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`];
-  const commitLeaves =
-    delivery === undefined ? undefined : { setLeafSink: writer.setLeafSink, pollIntervalMs, late: delivery !== 'inline', rowsPort: writer.rowsPort };
-  const hashedReads = makeSqliteHashedReads(options.path, hashPragmas, feed, commitLeaves);
+  const hashedReads = makeSqliteHashedReads(options.path, [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`], feed);
 
   const { readStream, readAll } = makeReaders(reader, pageSize);
 
@@ -186,6 +162,5 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     close,
     stats: writer.stats,
     hashedReads: { hashRange: hashedReads.hashRange, subscribeToLeafHashes: hashedReads.subscribeToLeafHashes },
-    leafStats: hashedReads.leafStats,
   };
 };

@@ -1,6 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HashKernel } from '../../../application/hashKernel.js';
-import type { CommittedLeaves, CommittedRow, hashCommittedRows } from './committedLeaves.js';
 
 /**
  * The body of the SQLite hashing thread and the messages it exchanges.
@@ -12,12 +11,6 @@ import type { CommittedLeaves, CommittedRow, hashCommittedRows } from './committ
  * recomputed chain hash) of every event in it, 32 bytes each, in buffers
  * that are transferred, not copied. The hashing is the application's own
  * code (`kernel`, built from application/hashKernel.ts in this thread).
- *
- * When the writer forwards its committed rows (the store's `forwarded`
- * leaves), they arrive on `rows`, a port connected straight to the writer
- * thread; this thread hashes them (committedLeaves.ts) and sends the leaves
- * to the main thread on `leaves`, in the order the rows came, which is
- * commit order. Rows and read requests take turns on this thread's loop.
  */
 export type ToHasher = { readonly kind: 'hash'; readonly after: number; readonly maxCount: number; readonly withChain: boolean } | { readonly kind: 'close' };
 
@@ -34,29 +27,16 @@ export type HasherConfig = {
   readonly pageSql: string;
 };
 
-/** The two ports of forwarded rows: rows in from the writer thread, leaves out to the main thread. */
-export type RowPorts = {
-  readonly rows: { readonly on: (event: 'message', listener: (rows: readonly CommittedRow[]) => void) => unknown; readonly close: () => void };
-  readonly leaves: { readonly postMessage: (leaves: CommittedLeaves, transfer?: ArrayBuffer[]) => void; readonly close: () => void };
-};
-
 export type HasherPort = {
   readonly on: (event: 'message', listener: (message: ToHasher) => void) => unknown;
   readonly postMessage: (message: FromHasher, transfer?: ArrayBuffer[]) => void;
   readonly close: () => void;
 };
 
-type PageRow = CommittedRow;
+type PageRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
 
 /* istanbul ignore next -- runs in the hashing thread from its source text, where coverage counters do not exist. */
-export function sqliteHasherMain(
-  Database: typeof BetterSqlite3,
-  kernel: HashKernel,
-  hashRows: typeof hashCommittedRows,
-  config: HasherConfig,
-  port: HasherPort,
-  forwarded: RowPorts | undefined,
-): void {
+export function sqliteHasherMain(Database: typeof BetterSqlite3, kernel: HashKernel, config: HasherConfig, port: HasherPort): void {
   const db = new Database(config.path, { readonly: true, fileMustExist: true });
   // exec, not pragma(): see sqliteSchema.ts on collected statements.
   for (const pragma of config.pragmas) db.exec(`PRAGMA ${pragma}`);
@@ -85,16 +65,8 @@ export function sqliteHasherMain(
     return { kind: 'hashed', positions, leafHashes, chainHashes };
   }
 
-  // A batch the thread could not hash sends nothing: the main thread reads those events instead.
-  forwarded?.rows.on('message', (rows) => {
-    const leaves = hashRows(kernel, rows);
-    if (leaves !== undefined) forwarded.leaves.postMessage(leaves, [leaves.positions.buffer, leaves.leafHashes.buffer] as ArrayBuffer[]);
-  });
-
   port.on('message', (message) => {
     if (message.kind === 'close') {
-      forwarded?.rows.close();
-      forwarded?.leaves.close();
       db.close();
       port.postMessage({ kind: 'closed' });
       port.close();

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
-import { makeHashKernel } from '../../../application/hashKernel.js';
 import type {
   AppendResult,
   ExpectedRevision,
@@ -9,7 +8,6 @@ import type {
   WrongExpectedRevision,
 } from '../../../application/ports/eventStore.js';
 import { makeGroupCommit, type FlushOutcome } from '../shared/groupCommit.js';
-import { hashCommittedRows, type CommittedLeaves } from './committedLeaves.js';
 import { WRITER_SQL } from './sqliteSchema.js';
 import {
   sqliteWriterMain,
@@ -34,18 +32,7 @@ import { makeThreadChannel } from './threadChannel.js';
  * The thread is started from source text (`new Worker(code, { eval: true })`)
  * rather than from a file, so the same code runs under jest, under the swc
  * loader and from dist/ without a build step for the thread.
- *
- * While a leaf sink is set (the ledger log follows this store, see
- * sqliteHasher.ts), every batch asks the thread for the leaves of what it
- * committed, as `delivery` says (sqliteWriterThread.ts `LeafMode`):
- * `inline`, the sink gets them before any caller of the batch is answered;
- * `afterAnswer`, they come on a port of their own after the answer, in
- * commit order; `forward`, the committed rows go on that port to the
- * hashing thread (`rowsPort`, taken by sqliteHasher.ts), which hashes them
- * and feeds the sink itself.
  */
-
-export type LeafDelivery = 'inline' | 'afterAnswer' | 'forward';
 
 export type WriterStats = {
   /** Committed write transactions (one per batch, more if a failing append forced a retry). */
@@ -56,14 +43,9 @@ export type WriterStats = {
   readonly appends: number;
   readonly events: number;
   readonly conflicts: number;
-  /** Time the writer thread spent running batches (SQL, fsync, lock waits, leaf hashing): near the wall time means the writer is the bottleneck. */
+  /** Time the writer thread spent running batches (SQL, fsync, lock waits): near the wall time means the writer is the bottleneck. */
   readonly writerBusyMs: number;
-  /** Committed events whose leaves were hashed at commit (inline, after the answer) or whose rows went to the hashing thread. */
-  readonly leaves: number;
 };
-
-/** Receives the leaf hashes of each committed batch, in commit order. */
-export type LeafSink = (leaves: CommittedLeaves) => void;
 
 export type SqliteWriter = {
   readonly append: (
@@ -72,10 +54,6 @@ export type SqliteWriter = {
     expected: ExpectedRevision,
   ) => Promise<E.Either<WrongExpectedRevision, AppendResult>>;
   readonly stats: () => WriterStats;
-  /** Starts (a sink) or stops (undefined) hashing leaves at commit, from the next batch on. */
-  readonly setLeafSink: (sink: LeafSink | undefined) => void;
-  /** With `forward` delivery: the port on which committed rows arrive, for the hashing thread to take. */
-  readonly rowsPort: MessagePort | undefined;
   /** Waits for queued appends, then stops the thread. */
   readonly close: () => Promise<void>;
 };
@@ -89,9 +67,7 @@ const writeError = (message: string, code: string | undefined): Error =>
 const workerSource = () => `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
-const kernel = (${makeHashKernel.toString()})(require('node:crypto'));
-const hashRows = (${hashCommittedRows.toString()});
-(${sqliteWriterMain.toString()})(Database, kernel, hashRows, workerData.config, parentPort, workerData.leafPort);
+(${sqliteWriterMain.toString()})(Database, workerData.config, parentPort);
 `;
 
 const toOutcome = (append: WireAppend, outcome: WireOutcome): FlushOutcome<AppendOutcome> => {
@@ -108,16 +84,11 @@ const toOutcome = (append: WireAppend, outcome: WireOutcome): FlushOutcome<Appen
   }
 };
 
-const spawnWriter = (path: string, pragmas: readonly string[], leafPort: MessagePort | undefined): Promise<Worker> => {
+const spawnWriter = (path: string, pragmas: readonly string[]): Promise<Worker> => {
   const config: WriterConfig = { path, pragmas, sql: WRITER_SQL };
   const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
   // No execArgv: the thread needs no loader hooks or flags of the parent.
-  const worker = new Worker(workerSource(), {
-    eval: true,
-    workerData: { betterSqlite3, config, leafPort },
-    transferList: leafPort === undefined ? [] : [leafPort],
-    execArgv: [],
-  });
+  const worker = new Worker(workerSource(), { eval: true, workerData: { betterSqlite3, config }, execArgv: [] });
   return new Promise<Worker>((resolve, reject) => {
     const onError = (error: unknown) => reject(error);
     const onExit = (code: number) => reject(new Error(`sqlite writer thread exited (code ${code}) while opening ${path}`));
@@ -134,38 +105,17 @@ const spawnWriter = (path: string, pragmas: readonly string[], leafPort: Message
 
 const makeChannel = (worker: Worker) => makeThreadChannel<ToWriter, FromWriter>(worker, 'sqlite writer thread');
 
-export const startSqliteWriter = async (path: string, pragmas: readonly string[], delivery: LeafDelivery = 'inline'): Promise<SqliteWriter> => {
-  const ports = delivery === 'inline' ? undefined : new MessageChannel();
-  const channel = makeChannel(await spawnWriter(path, pragmas, ports?.port1));
+export const startSqliteWriter = async (path: string, pragmas: readonly string[]): Promise<SqliteWriter> => {
+  const channel = makeChannel(await spawnWriter(path, pragmas));
   let closing = false;
-  let leafSink: LeafSink | undefined;
-  const counters = { transactions: 0, batches: 0, appends: 0, events: 0, conflicts: 0, writerBusyMs: 0, leaves: 0 };
-
-  // The batch is committed whatever the sink does: a sink that throws must not fail its appends (the follower then reads those events).
-  const deliver = (leaves: CommittedLeaves) => {
-    try {
-      leafSink?.(leaves);
-    } catch {
-      // Nothing to undo: the follower reads what it did not get.
-    }
-  };
-  if (delivery === 'afterAnswer' && ports !== undefined) {
-    ports.port2.on('message', deliver);
-    // Listening must not keep an idle process alive; a pending append does (the writer channel).
-    ports.port2.unref();
-  }
+  const counters = { transactions: 0, batches: 0, appends: 0, events: 0, conflicts: 0, writerBusyMs: 0 };
 
   const flush = async (appends: readonly WireAppend[]): Promise<readonly FlushOutcome<AppendOutcome>[]> => {
-    const message = await channel.exchange({ kind: 'batch', appends, leaves: leafSink === undefined ? 'none' : delivery });
+    const message = await channel.exchange({ kind: 'batch', appends });
     if (message.kind !== 'result') throw new Error(`sqlite writer thread: unexpected reply ${message.kind}`);
     counters.batches += 1;
     counters.transactions = message.transactions;
     counters.writerBusyMs = message.busyMs;
-    counters.leaves += message.handedOn;
-    if (message.leaves !== undefined) {
-      counters.leaves += message.leaves.positions.length;
-      deliver(message.leaves);
-    }
     return message.outcomes.map((outcome, i) => {
       const append = appends[i] as WireAppend;
       if (outcome.kind === 'appended') {
@@ -202,14 +152,7 @@ export const startSqliteWriter = async (path: string, pragmas: readonly string[]
     closing = true;
     await group.drain();
     await channel.close();
-    ports?.port2.close();
   };
 
-  return {
-    append,
-    stats: () => ({ ...counters }),
-    setLeafSink: (sink) => void (leafSink = sink),
-    rowsPort: delivery === 'forward' ? ports?.port2 : undefined,
-    close,
-  };
+  return { append, stats: () => ({ ...counters }), close };
 };

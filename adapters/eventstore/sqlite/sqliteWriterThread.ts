@@ -1,7 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { HashKernel } from '../../../application/hashKernel.js';
 import type { ExpectedRevision } from '../../../application/ports/eventStore.js';
-import type { CommittedLeaves, CommittedRow, hashCommittedRows } from './committedLeaves.js';
 import type { WriterSql } from './sqliteSchema.js';
 
 /**
@@ -14,21 +12,6 @@ import type { WriterSql } from './sqliteSchema.js';
  * data. Everything it does is synchronous (better-sqlite3), which is the point:
  * the fsync and any wait for another process's write lock block this thread,
  * not the event loop that serves requests.
- *
- * A batch may also ask for the Merkle leaves of what its COMMIT made durable
- * (the ledger log follower then gets this process's appends without reading
- * them back), in one of three ways (`LeafMode`):
- * - `inline`: the thread hashes the committed rows and sends the leaves with
- *   the result, so they reach the follower before any caller is answered;
- * - `afterAnswer`: it sends the result first, then hashes the rows and sends
- *   the leaves on `leafPort`, so the callers do not wait for the hashing;
- * - `forward`: it sends the result, then forwards the rows' texts on
- *   `leafPort` to the hashing thread, which hashes them (no hashing here).
- * Only the attempt that committed counts: an append rolled back, or a batch
- * whose COMMIT failed, yields no row and no leaf. The hashing is the
- * application's own code (`kernel`, built from application/hashKernel.ts in
- * this thread) run by `hashRows` (committedLeaves.ts), fed the very texts
- * the rows hold.
  */
 
 /** One event on the wire: type, data JSON text, metadata JSON text. */
@@ -45,26 +28,11 @@ export type WireOutcome =
   | { readonly kind: 'conflict'; readonly actual: ExpectedRevision }
   | { readonly kind: 'failed'; readonly message: string; readonly code: string | undefined };
 
-/** What a batch does about the leaves of its committed rows (see above). */
-export type LeafMode = 'none' | 'inline' | 'afterAnswer' | 'forward';
-
-export type ToWriter = { readonly kind: 'batch'; readonly appends: readonly WireAppend[]; readonly leaves: LeafMode } | { readonly kind: 'close' };
-
-/** What the writer sends on `leafPort`: leaves it hashed (`afterAnswer`), or committed rows for the hashing thread (`forward`). */
-export type WriterLeafMessage = CommittedLeaves | readonly CommittedRow[];
+export type ToWriter = { readonly kind: 'batch'; readonly appends: readonly WireAppend[] } | { readonly kind: 'close' };
 
 export type FromWriter =
   | { readonly kind: 'ready' }
-  | {
-      readonly kind: 'result';
-      readonly outcomes: readonly WireOutcome[];
-      readonly transactions: number;
-      readonly busyMs: number;
-      /** Only for `inline` when something was committed; missing if hashing failed (the reader then hashes those events). */
-      readonly leaves: CommittedLeaves | undefined;
-      /** Committed rows about to go on `leafPort` after this result (`afterAnswer`, `forward`). */
-      readonly handedOn: number;
-    }
+  | { readonly kind: 'result'; readonly outcomes: readonly WireOutcome[]; readonly transactions: number; readonly busyMs: number }
   | { readonly kind: 'closed' };
 
 export type WriterConfig = {
@@ -73,26 +41,14 @@ export type WriterConfig = {
   readonly sql: WriterSql;
 };
 
-export type LeafPort = {
-  readonly postMessage: (message: WriterLeafMessage, transfer?: ArrayBuffer[]) => void;
-  readonly close: () => void;
-};
-
 export type WriterPort = {
   readonly on: (event: 'message', listener: (message: ToWriter) => void) => unknown;
-  readonly postMessage: (message: FromWriter, transfer?: ArrayBuffer[]) => void;
+  readonly postMessage: (message: FromWriter) => void;
   readonly close: () => void;
 };
 
 /* istanbul ignore next -- runs in the writer thread from its source text, where coverage counters do not exist. */
-export function sqliteWriterMain(
-  Database: typeof BetterSqlite3,
-  kernel: HashKernel,
-  hashRows: typeof hashCommittedRows,
-  config: WriterConfig,
-  port: WriterPort,
-  leafPort: LeafPort | undefined,
-): void {
+export function sqliteWriterMain(Database: typeof BetterSqlite3, config: WriterConfig, port: WriterPort): void {
   const db = new Database(config.path);
   // exec, not pragma(): pragma() prepares a throwaway Statement, and a collected Statement can abort Node 24 (see sqliteSchema.ts).
   for (const pragma of config.pragmas) db.exec(`PRAGMA ${pragma}`);
@@ -116,8 +72,7 @@ export function sqliteWriterMain(
 
   // Checks the expected revision inside the write transaction (so it holds
   // across processes), then writes; returns the outcome and the new last position.
-  // Every row written is also pushed on `inserted` when the batch wants leaves.
-  function apply(append: WireAppend, position: number, committedAt: number, inserted: CommittedRow[] | undefined): [WireOutcome, number] {
+  function apply(append: WireAppend, position: number, committedAt: number): [WireOutcome, number] {
     // A stream row exists only once the stream has events, so a row's max(revision) is never null.
     const row = selectStream.get(append.streamName) as [number, number] | undefined;
     const actual: ExpectedRevision = row === undefined ? 'no_stream' : row[1];
@@ -132,7 +87,6 @@ export function sqliteWriterMain(
       const event = append.events[i] as WireEvent;
       next += 1;
       insertEvent.run(next, streamId, first + i, event[0], event[1], event[2], committedAt);
-      inserted?.push([next, append.streamName, first + i, event[0], event[1], event[2], committedAt]);
     }
     return [{ kind: 'appended', nextExpectedRevision: last, position: next }, next];
   }
@@ -140,7 +94,7 @@ export function sqliteWriterMain(
   // One transaction over the appends at `indexes`. If one of them throws, the
   // transaction is rolled back, that append gets its error, and its index is
   // returned so the caller can run the others again without it.
-  function attempt(appends: readonly WireAppend[], indexes: readonly number[], outcomes: WireOutcome[], inserted: CommittedRow[] | undefined): number | undefined {
+  function attempt(appends: readonly WireAppend[], indexes: readonly number[], outcomes: WireOutcome[]): number | undefined {
     begin.run();
     const last = lastPosition.get() as [number, number] | undefined;
     let position = last === undefined ? -1 : last[0];
@@ -149,7 +103,7 @@ export function sqliteWriterMain(
     const committedAt = Math.max(Date.now(), last === undefined ? 0 : last[1]);
     for (const i of indexes) {
       try {
-        const [outcome, next] = apply(appends[i] as WireAppend, position, committedAt, inserted);
+        const [outcome, next] = apply(appends[i] as WireAppend, position, committedAt);
         outcomes[i] = outcome;
         position = next;
       } catch (error) {
@@ -163,58 +117,34 @@ export function sqliteWriterMain(
     return undefined;
   }
 
-  // The rows of the attempt under way: emptied before each attempt, read only once its COMMIT returned.
-  function runBatch(appends: readonly WireAppend[], wantRows: boolean): { outcomes: WireOutcome[]; committed: CommittedRow[] | undefined } {
+  function runBatch(appends: readonly WireAppend[]): WireOutcome[] {
     const outcomes: WireOutcome[] = [];
-    const inserted: CommittedRow[] | undefined = wantRows ? [] : undefined;
     let indexes = appends.map((_, i) => i);
     while (indexes.length > 0) {
       let failed: number | undefined;
-      if (inserted !== undefined) inserted.length = 0;
       try {
-        failed = attempt(appends, indexes, outcomes, inserted);
+        failed = attempt(appends, indexes, outcomes);
       } catch (error) {
         // BEGIN or COMMIT failed (busy for longer than busy_timeout, disk full,
         // I/O error): nothing of this batch is durable, so every append fails.
         rollback();
         for (const i of indexes) outcomes[i] = failure(error);
-        return { outcomes, committed: undefined };
+        break;
       }
-      if (failed === undefined) return { outcomes, committed: inserted };
+      if (failed === undefined) break;
       indexes = indexes.filter((i) => i !== failed);
     }
-    return { outcomes, committed: undefined };
-  }
-
-  const transferOf = (leaves: CommittedLeaves | undefined) => (leaves === undefined ? [] : [leaves.positions.buffer, leaves.leafHashes.buffer]) as ArrayBuffer[];
-
-  function onBatch(appends: readonly WireAppend[], mode: LeafMode) {
-    const started = performance.now();
-    const late = mode === 'afterAnswer' || mode === 'forward' ? leafPort : undefined;
-    const { outcomes, committed } = runBatch(appends, mode === 'inline' || late !== undefined);
-    const rows = committed ?? [];
-    const leaves = mode === 'inline' ? hashRows(kernel, rows) : undefined;
-    const handedOn = late === undefined ? 0 : rows.length;
-    busyMs += performance.now() - started;
-    port.postMessage({ kind: 'result', outcomes, transactions, busyMs, leaves, handedOn }, transferOf(leaves));
-    if (late === undefined || rows.length === 0) return;
-    // The callers are answered; what follows only delays the next batch.
-    const after = performance.now();
-    if (mode === 'forward') {
-      late.postMessage(rows);
-    } else {
-      const hashed = hashRows(kernel, rows);
-      if (hashed !== undefined) late.postMessage(hashed, transferOf(hashed));
-    }
-    busyMs += performance.now() - after;
+    return outcomes;
   }
 
   port.on('message', (message) => {
     if (message.kind === 'batch') {
-      onBatch(message.appends, message.leaves);
+      const started = performance.now();
+      const outcomes = runBatch(message.appends);
+      busyMs += performance.now() - started;
+      port.postMessage({ kind: 'result', outcomes, transactions, busyMs });
     } else {
       db.close();
-      leafPort?.close();
       port.postMessage({ kind: 'closed' });
       port.close();
     }
