@@ -167,7 +167,8 @@ export const buildApp = async (
   const heads: { observe?: (position: number) => void } = {};
   // Every store failure reaches the application as one typed outage (503 / SERVICE_UNAVAILABLE).
   const store = guardEventStore(instrumentEventStore(rawStore, metrics.registry, (position) => heads.observe?.(position)));
-  const ledgerLog = await startLedgerLog(config, env, store, logger, hashedReadsOf(rawStore)).catch(async (error: unknown) => {
+  const supervisor = makeSupervisor({ clock, ids, logger });
+  const ledgerLog = await startLedgerLog(config, env, store, logger, supervisor, hashedReadsOf(rawStore)).catch(async (error: unknown) => {
     if (overrides.store === undefined) await store.close();
     throw error;
   });
@@ -203,7 +204,6 @@ export const buildApp = async (
     const plan = router.plan({ model, messages: [], maxTokens: 1 }, preference);
     return E.isLeft(plan) ? [] : plan.right.map((c) => ({ provider: c.provider, model: c.request.model }));
   };
-  const supervisor = makeSupervisor({ clock, ids, logger });
   const completion = makeMeteredCompletion({
     ledger,
     access,

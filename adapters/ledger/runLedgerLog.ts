@@ -1,6 +1,7 @@
 import { makeLedgerLog, type LedgerLog } from '../../application/merkle/ledgerLog.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
 import type { HashedReads } from '../../application/ports/hashedReads.js';
+import type { Supervisor } from '../../application/supervisor.js';
 import type { Config } from '../config.js';
 import type { AppLogger } from '../logging.js';
 import { ledgerSetup } from './ledgerSetup.js';
@@ -20,6 +21,7 @@ export const startLedgerLog = async (
   env: Readonly<Record<string, string | undefined>>,
   store: EventStore,
   logger: AppLogger,
+  supervisor: Pick<Supervisor, 'task'>,
   hashedReads?: HashedReads,
 ): Promise<RunningLedgerLog> => {
   const setup = ledgerSetup(config, env['NODE_ENV']);
@@ -33,7 +35,8 @@ export const startLedgerLog = async (
     origin: setup.origin,
     checkpoints: setup.checkpoints,
     checkpointEvery: config.CHECKPOINT_EVERY,
-    onError: (error) => logger.error({ err: (error as Error).message }, 'ledger log follower stopped'),
+    // A store outage ends the follower's subscription: the supervisor counts it (/health) and starts it again.
+    task: supervisor.task('ledger log'),
     ...(hashedReads === undefined ? {} : { hashedReads }),
   });
   await log.start();

@@ -18,7 +18,8 @@ describe('background state', () => {
     const body = json(await kit.inject({ method: 'GET', url: '/health' }));
     const background = body['background'] as { tasks: { name: string; consecutiveFailures: number; lagMs: number }[]; gauges: Record<string, number>; unhandledRejections: number };
     const names = background.tasks.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['sweeper.subscription', 'sweeper.tick', 'settlements.pending']));
+    expect(names).toEqual(expect.arrayContaining(['sweeper.subscription', 'sweeper.tick', 'settlements.pending', 'ledger log']));
+    expect(background.tasks.find((t) => t.name === 'ledger log')).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: expect.any(Number) });
     expect(background.tasks.find((t) => t.name === 'sweeper.subscription')).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: expect.any(Number) });
     expect(background.gauges).toMatchObject({ 'settlements.pending': 0, 'sweeper.trackedAccounts': 0 });
     expect(background.unhandledRejections).toBe(0);
