@@ -102,6 +102,10 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastCommitAtMs: number | undefined;
   let consecutiveFailures = 0;
+  // The live subscription: the last event it delivered, and how often in a row it has ended in an error.
+  let delivered = NO_POSITION;
+  let subscriptionFailures = 0;
+  let resubscribe: ReturnType<typeof setTimeout> | undefined;
 
   const committed = (batch: UsageBatch, events: readonly RecordedEvent[]) => {
     position = batch.position;
@@ -164,6 +168,7 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
   };
 
   const onLive = async (event: RecordedEvent) => {
+    delivered = Math.max(delivered, event.position);
     if (event.position <= position) return;
     head = Math.max(head, event.position);
     buffer.push(event);
@@ -171,9 +176,40 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
     else timer ??= setTimeout(() => void flush(), flushMs);
   };
 
+  /**
+   * Follows the live order after what it already holds (committed or
+   * buffered). A store outage ends the subscription with an error: it is
+   * logged and counted in the status, and a new one starts after a capped
+   * backoff, so the projection never stops for good while the service runs.
+   */
+  const follow = (): Subscription => {
+    let ended = false;
+    const after = Math.max(position, delivered);
+    const current = deps.store.subscribeToAll(onLive, {
+      ...(after === NO_POSITION ? {} : { after }),
+      onError: (error) => {
+        ended = true;
+        subscriptionFailures += 1;
+        deps.logger.error({ err: (error as Error).message, failures: subscriptionFailures }, 'usage projection subscription ended; following again after a pause');
+        if (!running) return;
+        resubscribe = setTimeout(() => {
+          resubscribe = undefined;
+          if (running) follow();
+        }, Math.min(30_000, 250 * 2 ** Math.min(subscriptionFailures - 1, 7)));
+        resubscribe.unref?.();
+      },
+    });
+    subscription = current;
+    void current.caughtUp.then(() => {
+      if (!ended) subscriptionFailures = 0;
+    });
+    return current;
+  };
+
   return {
     start: async () => {
       running = true;
+      delivered = NO_POSITION;
       position = await deps.model.checkpoint();
       position = await catchUp(deps.store, deps.model, position, {
         batchSize,
@@ -184,17 +220,15 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
         shouldStop: () => !running,
       });
       if (!running) return;
-      subscription = deps.store.subscribeToAll(onLive, {
-        ...(position === NO_POSITION ? {} : { after: position }),
-        onError: (error) => deps.logger.error({ err: (error as Error).message }, 'usage projection subscription ended'),
-      });
-      await subscription.caughtUp;
+      await follow().caughtUp;
     },
     /** Stops following; a batch being committed finishes, buffered events are left for the next start. */
     stop: async () => {
       running = false;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+      if (resubscribe !== undefined) clearTimeout(resubscribe);
+      resubscribe = undefined;
       await subscription?.stop();
       subscription = undefined;
       // A flush never rejects the chain (failures are logged and retried), but stopping must not depend on it.
@@ -216,7 +250,7 @@ export const makeProjectionRunner = (deps: ProjectionRunnerDeps) => {
         lagEvents: Math.max(0, head - position),
         lagMs: oldest === undefined ? 0 : Math.max(0, deps.now() - oldest.metadata.recordedAt),
         lastCommitAtMs,
-        consecutiveFailures,
+        consecutiveFailures: consecutiveFailures + subscriptionFailures,
       };
     },
   };

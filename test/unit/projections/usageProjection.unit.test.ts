@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
+import { makeFailingStore } from '../../support/failingStore.js';
 import { makeMemoryUsageReadModel } from '../../../adapters/projections/memoryUsageReadModel.js';
 import { silentLogger } from '../../../application/ports/clock.js';
 import { catchUpAlongside, makeProjectionRunner } from '../../../application/projections/catchUp.js';
@@ -132,5 +133,28 @@ describe('usage projection (memory read model)', () => {
     expect(await allRows(model)).toEqual([expect.objectContaining({ accountId: 'u0', service: 'sora2', creditsCharged: 7, requests: 1, completed: 1 })]);
     await runner.stop();
     await store.close();
+  });
+
+  it('follows again after its live subscription ends in an error (a store outage), counting every event once', async () => {
+    const store = makeFailingStore(makeMemoryEventStore());
+    const model = makeMemoryUsageReadModel();
+    const runner = makeProjectionRunner({ store, model, logger: silentLogger, now: Date.now, flushMs: 5 });
+    await runner.start();
+    const history = buildHistory([
+      { kind: 'deduct', account: 0, service: 'sora2', amount: 7, day: 0 },
+      { kind: 'deduct', account: 0, service: 'sora2', amount: 5, day: 0 },
+    ]);
+    const [first, second] = history;
+    if (first === undefined || second === undefined) throw new Error('no events');
+    await store.appendToStream(first.stream, [first.event], 'no_stream')();
+    for (let i = 0; i < 100 && runner.status().position < 0; i++) await new Promise((r) => setTimeout(r, 10));
+    store.breakSubscriptions();
+    for (let i = 0; i < 100 && runner.status().consecutiveFailures === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(runner.status().consecutiveFailures).toBe(1);
+    await store.appendToStream(second.stream, [second.event], 0)();
+    for (let i = 0; i < 300 && runner.status().position < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(runner.status()).toMatchObject({ running: true, position: 1, consecutiveFailures: 0 });
+    expect(await allRows(model)).toEqual([expect.objectContaining({ accountId: 'u0', service: 'sora2', creditsCharged: 12, requests: 2 })]);
+    await runner.stop();
   });
 });
