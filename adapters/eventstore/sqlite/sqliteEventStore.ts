@@ -126,7 +126,15 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   let seenVersion = dataVersion.get();
   const foreignCommits = setInterval(() => {
-    const version = dataVersion.get();
+    let version: unknown;
+    try {
+      version = dataVersion.get();
+    } catch {
+      // The file cannot be read now (I/O error, busy recovery): a timer must not throw. Wake the
+      // subscribers anyway; their reads meet the same error and report it through their own paths.
+      feed.notify();
+      return;
+    }
     if (version === seenVersion) return;
     seenVersion = version;
     feed.notify();
