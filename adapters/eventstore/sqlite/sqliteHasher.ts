@@ -6,7 +6,7 @@ import type { HashedRange, HashedReads } from '../../../application/ports/hashed
 import type { makeLiveFeed } from '../shared/liveFeed.js';
 import { READ_ALL_PAGE_SQL } from './sqliteSchema.js';
 import { sqliteHasherMain, type FromHasher, type HasherConfig, type ToHasher } from './sqliteHasherThread.js';
-import { makeThreadChannel } from './threadChannel.js';
+import { makeRespawningChannel } from './threadChannel.js';
 
 /**
  * `HashedReads` for SQLite: one worker thread with its own read-only
@@ -48,18 +48,17 @@ const spawnHasher = (config: HasherConfig): Promise<Worker> => {
   });
 };
 
-const makeChannel = (worker: Worker) => makeThreadChannel<ToHasher, FromHasher>(worker, 'sqlite hashing thread');
 
 type Feed = ReturnType<typeof makeLiveFeed>;
 
 export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], feed: Feed): SqliteHashedReads => {
-  let channel: Promise<ReturnType<typeof makeChannel>> | undefined;
+  // Started on first use; a hashing thread that dies is replaced on the next request.
+  const channel = makeRespawningChannel<ToHasher, FromHasher>(() => spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL }), 'sqlite hashing thread');
   let closed = false;
-  const open = () => (channel ??= spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL }).then(makeChannel));
 
   const hashRange: HashedReads['hashRange'] = async (after, maxCount, withChain) => {
     if (closed) throw new Error('sqlite event store is closed');
-    const reply = await (await open()).exchange({ kind: 'hash', after, maxCount, withChain });
+    const reply = await channel.exchange({ kind: 'hash', after, maxCount, withChain });
     if (reply.kind === 'failed') throw hashError(reply.message, reply.code);
     if (reply.kind !== 'hashed') throw hashError(`unexpected reply ${reply.kind}`, undefined);
     return { positions: reply.positions, leafHashes: reply.leafHashes, ...(reply.chainHashes === undefined ? {} : { chainHashes: reply.chainHashes }) };
@@ -77,7 +76,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
     subscribeToLeafHashes: (handler, options = {}) => feed.subscribe(ranges, handler, options),
     close: async () => {
       closed = true;
-      if (channel !== undefined) await (await channel.catch(() => undefined))?.close();
+      await channel.close();
     },
   };
 };

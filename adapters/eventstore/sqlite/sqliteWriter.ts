@@ -17,7 +17,7 @@ import {
   type WireOutcome,
   type WriterConfig,
 } from './sqliteWriterThread.js';
-import { makeThreadChannel } from './threadChannel.js';
+import { makeRespawningChannel } from './threadChannel.js';
 
 /**
  * The write side of the SQLite store: a group-commit queue in front of one
@@ -103,10 +103,10 @@ const spawnWriter = (path: string, pragmas: readonly string[]): Promise<Worker> 
   });
 };
 
-const makeChannel = (worker: Worker) => makeThreadChannel<ToWriter, FromWriter>(worker, 'sqlite writer thread');
-
 export const startSqliteWriter = async (path: string, pragmas: readonly string[]): Promise<SqliteWriter> => {
-  const channel = makeChannel(await spawnWriter(path, pragmas));
+  // A writer thread that dies is replaced on the next batch (the batches it held fail, as in an outage).
+  const channel = makeRespawningChannel<ToWriter, FromWriter>(() => spawnWriter(path, pragmas), 'sqlite writer thread');
+  await channel.ready();
   let closing = false;
   const counters = { transactions: 0, batches: 0, appends: 0, events: 0, conflicts: 0, writerBusyMs: 0 };
 

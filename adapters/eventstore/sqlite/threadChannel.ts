@@ -40,5 +40,61 @@ export const makeThreadChannel = <To extends { readonly kind: string }, From>(wo
     await worker.terminate();
   };
 
-  return { exchange, close };
+  return { exchange, close, broken: () => broken !== undefined };
+};
+
+export type ThreadChannel<To extends { readonly kind: string }, From> = ReturnType<typeof makeThreadChannel<To, From>>;
+
+/**
+ * A thread channel that replaces a thread that failed or exited. The
+ * requests waiting on the old thread fail, as in any outage (their callers
+ * cannot tell whether a write they sent was committed, and the store's
+ * expected revisions keep a retry from writing twice); the next request
+ * starts a fresh thread. A thread that cannot be started fails the request
+ * that needed it, and the next request tries again. `ready` starts the first
+ * thread, so a store that cannot open its file still fails at start-up.
+ */
+export const makeRespawningChannel = <To extends { readonly kind: string }, From>(spawn: () => Promise<Worker>, name: string) => {
+  let current: Promise<ThreadChannel<To, From>> | undefined;
+  let closed = false;
+  let restarts = 0;
+
+  const live = async (): Promise<ThreadChannel<To, From>> => {
+    const seen = current;
+    if (seen !== undefined) {
+      const channel = await seen;
+      if (!channel.broken()) return channel;
+      // Requests that found the same dead thread at once replace it once: the first one does, the others use its successor.
+      if (current !== seen) return live();
+      restarts += 1;
+      current = undefined;
+      void channel.close().catch(() => undefined);
+    }
+    if (closed) throw new Error(`${name}: closed`);
+    const starting = spawn().then((worker) => makeThreadChannel<To, From>(worker, name));
+    current = starting;
+    // A thread that did not start is not kept: the next request spawns again.
+    starting.catch(() => {
+      if (current === starting) current = undefined;
+    });
+    return starting;
+  };
+
+  return {
+    ready: async (): Promise<void> => {
+      await live();
+    },
+    exchange: async (message: To): Promise<From> => {
+      if (closed) throw new Error(`${name}: closed`);
+      return (await live()).exchange(message);
+    },
+    close: async (): Promise<void> => {
+      closed = true;
+      const channel = await current?.catch(() => undefined);
+      current = undefined;
+      await channel?.close();
+    },
+    /** Threads replaced after they failed or exited. */
+    restarts: () => restarts,
+  };
 };
