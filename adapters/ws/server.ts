@@ -103,20 +103,25 @@ export const startWsServer = async (app: App, overrides: Partial<WsOptions> = {}
   let closing: Promise<void> | undefined;
 
   const accept = (ws: WebSocket, principal: Principal, socket: Socket) => {
-    // Frames sent in one turn of the event loop leave in one write: the socket is corked at the first
-    // and uncorked once the turn's callbacks and promise jobs have run (chunks that arrived together
-    // from the provider, a chunk and its done frame). ws writes each frame corked as well, and corks
-    // nest, so it cannot flush early. A lone chunk goes out at the end of its own turn, as before.
+    // The first frame of a turn of the event loop leaves at once; the ones that follow it in the same
+    // turn (chunks that arrived together from the provider, a chunk and its done frame) are corked and
+    // leave together in one write once the turn's callbacks and promise jobs have run. ws writes each
+    // frame corked as well, and corks nest, so it cannot flush early.
+    let sentThisTurn = false;
     let corked = false;
-    const uncork = () => {
+    const endOfTurn = () => {
+      sentThisTurn = false;
+      if (!corked) return;
       corked = false;
       socket.uncork();
     };
     const send = (frame: string) => {
-      if (!corked && socket.writable) {
+      if (!sentThisTurn) {
+        sentThisTurn = true;
+        process.nextTick(endOfTurn);
+      } else if (!corked && socket.writable) {
         corked = true;
         socket.cork();
-        process.nextTick(uncork);
       }
       ws.send(frame);
     };

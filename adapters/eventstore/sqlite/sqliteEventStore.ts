@@ -146,7 +146,17 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
 
   const appendToStream: EventStore['appendToStream'] = (name, events, expected) => async () => {
     const outcome = await writer.append(name, events, expected);
-    if (outcome._tag === 'Right' && events.length > 0) feed.notify();
+    if (outcome._tag === 'Right' && events.length > 0) {
+      // Our writer thread is another connection to this reader, so its commit moves data_version too.
+      // The wake-up below covers it (and any foreign commit before it: the subscribers read after
+      // this point), so the timer need not wake them again for it.
+      try {
+        seenVersion = dataVersion.get();
+      } catch {
+        // Left as it was: the timer will wake the subscribers once more, which is harmless.
+      }
+      feed.notify();
+    }
     return outcome;
   };
 
