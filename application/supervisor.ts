@@ -128,6 +128,49 @@ export const makeSupervisor = (deps: SupervisorDeps) => {
   };
 
   /**
+   * Any subscription, opened again after a backoff whenever it ends with an
+   * error. `open` is called for each try with the error callback to pass to
+   * the store, and decides where the try starts (after what was handled).
+   * A try that catches up counts as a success; the returned subscription's
+   * `caughtUp` is the first try's, and `stop` ends whichever try is current.
+   */
+  const resubscribe = (name: string, open: (onError: (error: unknown) => void) => Subscription): Subscription => {
+    const handle = task(name);
+    let current: Subscription | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const attempt = (): Subscription => {
+      let ended = false;
+      current = open((error) => {
+        ended = true;
+        handle.failed(error);
+        if (stopped) return;
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (stopped) return;
+          handle.restarted();
+          attempt();
+        }, handle.retryDelayMs());
+        timer.unref();
+      });
+      // Some stores resolve caughtUp when the subscription fails too: only a live one counts as a success.
+      void current.caughtUp.then(() => {
+        if (!ended && !stopped) handle.succeeded(0);
+      });
+      return current;
+    };
+    const first = attempt();
+    return {
+      caughtUp: first.caughtUp,
+      stop: async () => {
+        stopped = true;
+        if (timer !== undefined) clearTimeout(timer);
+        await current?.stop();
+      },
+    };
+  };
+
+  /**
    * A catch-up subscription that is restarted, after a backoff, from the last
    * event its handler finished whenever it ends with an error. The handler
    * sees every event at least once and in order; a failed handler call is
@@ -141,48 +184,16 @@ export const makeSupervisor = (deps: SupervisorDeps) => {
   ): Subscription => {
     const handle = task(name);
     let position = options.after;
-    let current: Subscription | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let stopped = false;
-    const open = (): Subscription => {
-      let ended = false;
-      current = store.subscribeToAll(
+    return resubscribe(name, (onError) =>
+      store.subscribeToAll(
         async (event) => {
           await handler(event);
           position = event.position;
           handle.succeeded(Math.max(0, clock.now() - event.metadata.recordedAt));
         },
-        {
-          ...(position === undefined ? {} : { after: position }),
-          onError: (error) => {
-            ended = true;
-            handle.failed(error);
-            if (stopped) return;
-            timer = setTimeout(() => {
-              timer = undefined;
-              if (stopped) return;
-              handle.restarted();
-              open();
-            }, handle.retryDelayMs());
-            timer.unref();
-          },
-        },
-      );
-      // Some stores resolve caughtUp when the subscription fails too: only a live one counts as a success.
-      void current.caughtUp.then(() => {
-        if (!ended && !stopped) handle.succeeded(0);
-      });
-      return current;
-    };
-    const first = open();
-    return {
-      caughtUp: first.caughtUp,
-      stop: async () => {
-        stopped = true;
-        if (timer !== undefined) clearTimeout(timer);
-        await current?.stop();
-      },
-    };
+        { ...(position === undefined ? {} : { after: position }), onError },
+      ),
+    );
   };
 
   const state = () => {
@@ -203,6 +214,7 @@ export const makeSupervisor = (deps: SupervisorDeps) => {
     /** A number read when the state is (pending settlements, running jobs...). */
     gauge: (name: string, read: () => number) => void gauges.set(name, read),
     every,
+    resubscribe,
     subscribe,
     state,
     /** For process.on('unhandledRejection'): logged and counted, never fatal. */

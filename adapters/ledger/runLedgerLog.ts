@@ -21,7 +21,7 @@ export const startLedgerLog = async (
   env: Readonly<Record<string, string | undefined>>,
   store: EventStore,
   logger: AppLogger,
-  supervisor: Pick<Supervisor, 'task'>,
+  supervisor: Pick<Supervisor, 'resubscribe'>,
   hashedReads?: HashedReads,
 ): Promise<RunningLedgerLog> => {
   const setup = ledgerSetup(config, env['NODE_ENV']);
@@ -36,7 +36,7 @@ export const startLedgerLog = async (
     checkpoints: setup.checkpoints,
     checkpointEvery: config.CHECKPOINT_EVERY,
     // A store outage ends the follower's subscription: the supervisor counts it (/health) and starts it again.
-    task: supervisor.task('ledger log'),
+    supervisor,
     ...(hashedReads === undefined ? {} : { hashedReads }),
   });
   await log.start();

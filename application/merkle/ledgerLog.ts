@@ -3,7 +3,7 @@ import type { CheckpointStore } from '../ports/checkpointStore.js';
 import type { EventStore, RecordedEvent, Subscription } from '../ports/eventStore.js';
 import type { HashedRange, HashedReads } from '../ports/hashedReads.js';
 import type { NoteSigner } from '../ports/signer.js';
-import type { TaskHandle } from '../supervisor.js';
+import type { Supervisor } from '../supervisor.js';
 import { eventLeafHash } from './eventLeaf.js';
 import { HASH_BYTES, toHex, type Hash } from './hashing.js';
 import { makeMerkleTree } from './tree.js';
@@ -34,12 +34,12 @@ export type LedgerLogDeps = {
   readonly onError?: (error: unknown) => void;
   readonly hashedReads?: HashedReads;
   /**
-   * The supervisor's task for the follower: when its subscription ends in an
-   * error (the store went away), the failure is counted and the follower
-   * starts again after the task's backoff, after its last leaf. Without one
-   * a failed follower stays stopped.
+   * The supervisor: when the follower's subscription ends in an error (the
+   * store went away), the failure is counted (task `ledger log`) and the
+   * follower starts again after the backoff, after its last leaf. Without
+   * one a failed follower stays stopped.
    */
-  readonly task?: TaskHandle;
+  readonly supervisor?: Pick<Supervisor, 'resubscribe'>;
 };
 
 export type InclusionAnswer = { readonly position: number; readonly leafIndex: number; readonly treeSize: number; readonly leafHash: string; readonly proof: string[] };
@@ -52,8 +52,6 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
   let signedSize = -1;
   let latestNote: string | undefined;
   let subscription: Subscription | undefined;
-  let stopped = false;
-  let retry: ReturnType<typeof setTimeout> | undefined;
   const waiters = new Set<{ position: number; resolve: () => void }>();
 
   const checkpointNow = async (): Promise<string> => {
@@ -85,36 +83,11 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
     }
   };
 
-  /**
-   * Subscribes after the last leaf (so a restart never hashes an event into
-   * the tree twice); an error ends the subscription and, with a supervisor
-   * task, a new one starts after its backoff.
-   */
-  const follow = (): Subscription => {
-    let ended = false;
+  /** Subscribes after the last leaf, so a restart never hashes an event into the tree twice. */
+  const open = (onError: (error: unknown) => void): Subscription => {
     const last = positions[positions.length - 1];
-    const onError = (error: unknown) => {
-      ended = true;
-      deps.onError?.(error);
-      const task = deps.task;
-      if (task === undefined || stopped) return;
-      task.failed(error);
-      retry = setTimeout(() => {
-        retry = undefined;
-        if (stopped) return;
-        task.restarted();
-        follow();
-      }, task.retryDelayMs());
-      retry.unref?.();
-    };
     const options = { onError, ...(last === undefined ? {} : { after: last }) };
-    const current = deps.hashedReads === undefined ? deps.store.subscribeToAll(onEvent, options) : deps.hashedReads.subscribeToLeafHashes(onRange, options);
-    subscription = current;
-    // caughtUp also resolves when the subscription failed: only a live one counts as a success.
-    void current.caughtUp.then(() => {
-      if (!ended && !stopped) deps.task?.succeeded();
-    });
-    return current;
+    return deps.hashedReads === undefined ? deps.store.subscribeToAll(onEvent, options) : deps.hashedReads.subscribeToLeafHashes(onRange, options);
   };
 
   /** Leaf index of a store position, by binary search (positions increase). */
@@ -139,14 +112,12 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
 
   return {
     start: async (): Promise<void> => {
-      stopped = false;
       latestNote = await deps.checkpoints.latest();
-      await follow().caughtUp;
+      const onError = (error: unknown) => deps.onError?.(error);
+      subscription = deps.supervisor === undefined ? open(onError) : deps.supervisor.resubscribe('ledger log', open);
+      await subscription.caughtUp;
     },
     stop: async () => {
-      stopped = true;
-      if (retry !== undefined) clearTimeout(retry);
-      retry = undefined;
       await subscription?.stop();
       for (const waiter of waiters) waiter.resolve();
     },

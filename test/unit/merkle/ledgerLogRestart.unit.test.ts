@@ -4,7 +4,7 @@ import { makeLedgerLog } from '../../../application/merkle/ledgerLog.js';
 import { silentLogger } from '../../../application/ports/clock.js';
 import type { EventStore, NewEvent } from '../../../application/ports/eventStore.js';
 import { makeSupervisor } from '../../../application/supervisor.js';
-import type { TaskHandle } from '../../../application/supervisor.js';
+import type { Supervisor } from '../../../application/supervisor.js';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
 import { signerFromKey } from '../../../adapters/ledger/ed25519.js';
 import { makeFailingStore } from '../../support/failingStore.js';
@@ -12,8 +12,8 @@ import { makeFailingStore } from '../../support/failingStore.js';
 const event = (i: number): NewEvent => ({ type: 'Noted', data: { i }, metadata: { hash: `h${i}`, prevHash: i === 0 ? '' : `h${i - 1}`, recordedAt: i } });
 
 const key = generateKeyPairSync('ed25519').privateKey;
-const logOn = (store: EventStore, task?: TaskHandle) =>
-  makeLedgerLog({ store, signer: signerFromKey('test/log', key), origin: 'test/log', checkpoints: { latest: async () => undefined, save: async () => undefined }, checkpointEvery: 1000, ...(task === undefined ? {} : { task }) });
+const logOn = (store: EventStore, supervisor?: Supervisor) =>
+  makeLedgerLog({ store, signer: signerFromKey('test/log', key), origin: 'test/log', checkpoints: { latest: async () => undefined, save: async () => undefined }, checkpointEvery: 1000, ...(supervisor === undefined ? {} : { supervisor }) });
 
 describe('ledger log follower', () => {
   it('started again after a stop continues after its last leaf (no event hashed into the tree twice)', async () => {
@@ -39,7 +39,7 @@ describe('ledger log follower', () => {
     const store = makeFailingStore(makeMemoryEventStore());
     const supervisor = makeSupervisor({ clock: { now: Date.now, sleep: async () => undefined }, ids: { random: () => 0.5 }, logger: silentLogger, backoff: { initialMs: 20, maxMs: 40 } });
     await store.appendToStream('s', [event(0), event(1), event(2)], 'no_stream')();
-    const log = logOn(store, supervisor.task('ledger log'));
+    const log = logOn(store, supervisor);
     await log.start();
     store.breakSubscriptions();
     await store.appendToStream('s', [event(3), event(4)], 2)();
@@ -54,7 +54,7 @@ describe('ledger log follower', () => {
     expect(log.root()).toEqual(fresh.root());
   });
 
-  it('without a supervisor task stays stopped after a failure (the CLI\'s one-shot logs)', async () => {
+  it('without a supervisor stays stopped after a failure (the CLI\'s one-shot logs)', async () => {
     const store = makeFailingStore(makeMemoryEventStore());
     await store.appendToStream('s', [event(0)], 'no_stream')();
     const log = logOn(store);
