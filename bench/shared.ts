@@ -28,3 +28,27 @@ export const numberArg = (name: string, fallback: number): number => {
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
+
+/** The HS256 secret of every benchmark's gateway process (and the tokens its clients mint). */
+export const BENCH_SECRET = 'bench-secret-'.padEnd(48, 'x');
+
+/**
+ * Environment of a gateway process the benchmarks start: a store, the OpenAI
+ * provider pointed at a fixture, ephemeral ports, limits out of the way, and
+ * `users` bench accounts granted at start.
+ */
+export const benchGatewayEnv = (store: string, fixtureBaseURL: string, users: number): Record<string, string> => ({
+  EVENT_STORE: store,
+  WS_PORT: '0',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  JWT_SECRET: BENCH_SECRET,
+  OPENAI_API_KEY: 'test',
+  OPENAI_BASE_URL: fixtureBaseURL,
+  LOG_LEVEL: 'warn',
+  LLM_MAX_CONCURRENT: '512',
+  LLM_MAX_QUEUED: '512',
+  RATE_LIMIT_REQUESTS_PER_MIN: '1000000',
+  RATE_LIMIT_TOKENS_PER_MIN: '1000000000',
+  BENCH_USERS: String(users),
+});

@@ -8,7 +8,7 @@ import type { GatewayClient } from '../../adapters/ws/client.js';
 import { connectGateway } from '../../adapters/ws/client.js';
 import { fmt, percentile, spawnTs } from '../ws/spawnTs.js';
 import { wallClockMs } from '../ws/timedFixture.js';
-import { numberArg } from '../shared.js';
+import { BENCH_SECRET, benchGatewayEnv, numberArg } from '../shared.js';
 
 /**
  * Added time to first token on the OpenAI-compatible HTTP path, next to the
@@ -23,7 +23,7 @@ import { numberArg } from '../shared.js';
  */
 const arg = numberArg;
 
-const SECRET = 'bench-secret-'.padEnd(48, 'x');
+const SECRET = BENCH_SECRET;
 const MODEL = 'gpt-4o-mini';
 const MESSAGES = [{ role: 'user' as const, content: 'Write ten words.' }];
 const WIDE = 20;
@@ -59,21 +59,7 @@ export const runHttpTtfc = async (): Promise<void> => {
   const dir = mkdtempSync(join(tmpdir(), 'http-bench-'));
   const store = process.env['BENCH_STORE'] ?? `sqlite:${join(dir, 'ledger.db')}`;
   const fixture = await spawnTs<{ baseURL: string }>('bench/ws/timedFixture.ts', fixtureEnv);
-  const gateway = await spawnTs<{ wsUrl: string; httpUrl: string; secrets: string[] }>('bench/compat/httpGatewayProcess.ts', {
-    EVENT_STORE: store,
-    WS_PORT: '0',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    JWT_SECRET: SECRET,
-    OPENAI_API_KEY: 'test',
-    OPENAI_BASE_URL: fixture.ready.baseURL,
-    LOG_LEVEL: 'warn',
-    LLM_MAX_CONCURRENT: '512',
-    LLM_MAX_QUEUED: '512',
-    RATE_LIMIT_REQUESTS_PER_MIN: '1000000',
-    RATE_LIMIT_TOKENS_PER_MIN: '1000000000',
-    BENCH_USERS: String(WIDE),
-  });
+  const gateway = await spawnTs<{ wsUrl: string; httpUrl: string; secrets: string[] }>('bench/compat/httpGatewayProcess.ts', benchGatewayEnv(store, fixture.ready.baseURL, WIDE));
   const direct = new OpenAI({ apiKey: 'test', baseURL: fixture.ready.baseURL, maxRetries: 0 });
   const jwtClients: OpenAI[] = [];
   const keyClients: OpenAI[] = [];

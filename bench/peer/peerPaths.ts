@@ -6,6 +6,7 @@ import type { GatewayClient } from '../../adapters/ws/client.js';
 import { connectGateway } from '../../adapters/ws/client.js';
 import type { Child } from '../ws/spawnTs.js';
 import { spawnTs } from '../ws/spawnTs.js';
+import { BENCH_SECRET, benchGatewayEnv } from '../shared.js';
 import { wallClockMs } from '../ws/timedFixture.js';
 import type { PortkeyChild } from './portkeyProcess.js';
 import { preparePortkey, startPortkey } from './portkeyProcess.js';
@@ -53,7 +54,7 @@ export type PathsOptions = {
   readonly beforeDir?: string;
 };
 
-const SECRET = 'bench-secret-'.padEnd(48, 'x');
+const SECRET = BENCH_SECRET;
 const MODEL = 'gpt-4o-mini';
 const MESSAGES = [{ role: 'user' as const, content: 'Write twenty words.' }];
 // Room for the fixture's time stamps, which the gateway's own token count sees as text: a hold for 64 tokens would be exceeded.
@@ -64,19 +65,7 @@ const judged = (ttfcMs: number, text: string, expected: string, ended = true): O
   stampless(text) === expected && ended ? { ttfcMs, complete: true } : { ttfcMs, complete: false, error: `incomplete (ended: ${ended}): "${stampless(text).slice(0, 120)}"` };
 
 const gatewayEnv = (store: string, baseURL: string, users: number): Record<string, string> => ({
-  EVENT_STORE: store,
-  WS_PORT: '0',
-  PORT: '0',
-  HOST: '127.0.0.1',
-  JWT_SECRET: SECRET,
-  OPENAI_API_KEY: 'test',
-  OPENAI_BASE_URL: baseURL,
-  LOG_LEVEL: 'warn',
-  LLM_MAX_CONCURRENT: '512',
-  LLM_MAX_QUEUED: '512',
-  RATE_LIMIT_REQUESTS_PER_MIN: '1000000',
-  RATE_LIMIT_TOKENS_PER_MIN: '1000000000',
-  BENCH_USERS: String(users),
+  ...benchGatewayEnv(store, baseURL, users),
   // The HTTP API asks for provider 'auto', which spreads load by in-flight count: with no Anthropic key the
   // other candidate is the scripted provider, so weight 0 keeps every stream on the fixture, as on the other paths.
   LLM_WEIGHTS: 'openai=1,claude=0',
