@@ -4,6 +4,7 @@ import type { Boom } from '@hapi/boom';
 import { redactUrl } from '../auth/jwtRequest.js';
 import type { AppLogger } from '../logging.js';
 import { traceIdOf } from '../observability/httpTracing.js';
+import { whenResponseDone, type ResponseDone } from '../observability/responseDone.js';
 
 /**
  * Request ids and the request line. Each request gets an id: the caller's
@@ -29,12 +30,6 @@ export const requestIdOf = (request: Request): string => {
   return id;
 };
 
-const statusOf = (request: Request): number | undefined => {
-  const response = request.response as ResponseObject | Boom | null;
-  if (response === null) return undefined;
-  return 'isBoom' in response && response.isBoom ? response.output.statusCode : (response as ResponseObject).statusCode;
-};
-
 const userIdOf = (request: Request): string | undefined => {
   const credentials = request.auth.credentials as { userId?: unknown } | null | undefined;
   return typeof credentials?.userId === 'string' ? credentials.userId : undefined;
@@ -56,25 +51,26 @@ export const registerRequestIds = (server: Server, logger: AppLogger): void => {
   });
   server.events.on('response', (request) => {
     if (quietPaths.has(request.path)) return;
-    // A log line must never take the server down: the response is already sent.
-    try {
-      logRequest(logger, request);
-    } catch {
-      return;
-    }
+    whenResponseDone(request, (done) => {
+      // A log line must never take the server down: the response is already sent.
+      try {
+        logRequest(logger, request, done);
+      } catch {
+        return;
+      }
+    });
   });
 };
 
-const logRequest = (logger: AppLogger, request: Request): void => {
-  const durationMs = Math.max(0, (request.info.responded || Date.now()) - request.info.received);
+const logRequest = (logger: AppLogger, request: Request, done: ResponseDone): void => {
   logger.info(
     {
       requestId: requestIdOf(request),
       method: request.method.toUpperCase(),
       route: request.route.path,
       path: redactUrl(`${request.url.pathname}${request.url.search}`),
-      status: statusOf(request),
-      durationMs,
+      status: done.status,
+      durationMs: done.durationMs,
       remoteAddress: request.info.remoteAddress,
       userId: userIdOf(request),
       traceId: traceIdOf(request),

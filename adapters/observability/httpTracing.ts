@@ -1,5 +1,6 @@
 import type { Request, ResponseToolkit, Server } from '@hapi/hapi';
 import type { Span } from '@opentelemetry/api';
+import { whenResponseDone } from './responseDone.js';
 import { contextFrom, endSpan, startSpan } from './tracing.js';
 
 /**
@@ -22,11 +23,12 @@ export const registerHttpTracing = (server: Server): void => {
   server.events.on('response', (request: Request) => {
     const span = spanOf(request);
     if (span === undefined) return;
-    const response = request.response as { statusCode?: number; output?: { statusCode: number } } | null;
-    const status = response?.statusCode ?? response?.output?.statusCode ?? 0;
-    span.updateName(`${request.method.toUpperCase()} ${request.route.path}`);
-    span.setAttribute('http.route', request.route.path);
-    span.setAttribute('http.response.status_code', status);
-    endSpan(span, status >= 500 ? `status ${status}` : undefined);
+    whenResponseDone(request, (done) => {
+      const status = done.status ?? 0;
+      span.updateName(`${request.method.toUpperCase()} ${request.route.path}`);
+      span.setAttribute('http.route', request.route.path);
+      span.setAttribute('http.response.status_code', status);
+      endSpan(span, status >= 500 ? `status ${status}` : undefined);
+    });
   });
 };

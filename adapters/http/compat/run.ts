@@ -4,6 +4,7 @@ import type { KeyedError, KeyedRequest } from '../../../application/apiKeys/mete
 import type { CompletionDone, CompletionSink } from '../../../application/gateway/meteredCompletion.js';
 import type { App } from '../../app.js';
 import type { Caller } from '../../auth/apiKeyAuth.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../requestLog.js';
 
 /**
  * Runs a completion for a compatible-API caller through the same metered use
@@ -73,13 +74,22 @@ export const abortOnDisconnect = (request: Request): AbortController => {
  * An SSE answer written straight to the socket: hapi's response pipeline
  * (compression, stream piping) would hold the first events back; here each
  * event leaves when it is written. The handler returns `h.abandon`, so hapi
- * sends nothing itself; its request log and metrics still see the request.
+ * sends nothing itself; the request log, metrics and span record the
+ * request when the stream ends (observability/responseDone.ts).
  */
 export type SseWriter = { readonly send: (frame: string) => void; readonly end: () => void };
 
 export const startSse = (request: Request, h: ResponseToolkit, extraHeaders: Readonly<Record<string, string>> = {}): { sse: SseWriter; result: symbol } => {
   const res = request.raw.res;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...extraHeaders });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    // hapi adds it to the responses it sends; this one bypasses hapi (see registerRequestIds).
+    [REQUEST_ID_HEADER]: requestIdOf(request),
+    ...extraHeaders,
+  });
   res.flushHeaders();
   const sse: SseWriter = {
     send: (frame) => {

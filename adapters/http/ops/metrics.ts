@@ -1,5 +1,6 @@
 import type { Request, Server } from '@hapi/hapi';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { whenResponseDone } from '../../observability/responseDone.js';
 
 /**
  * Prometheus metrics of one server instance. Each server owns its Registry
@@ -74,13 +75,11 @@ export const instrumentServer = (server: Server, metrics: HttpMetrics): void => 
     registers: [metrics.registry],
   });
   server.events.on('response', (request: Request) => {
-    const response = request.response as { statusCode?: number; output?: { statusCode: number } } | null;
-    const status = String(response?.statusCode ?? response?.output?.statusCode ?? 0);
-    // hapi routes unmatched requests to its internal notFound route, whose path is '/{p*}'.
-    const labels = { method: request.method.toUpperCase(), route: request.route.path, status };
-    requests.inc(labels);
-    const receivedMs = request.info.received;
-    const doneMs = request.info.responded || Date.now();
-    latency.observe(labels, Math.max(0, doneMs - receivedMs) / 1000);
+    whenResponseDone(request, (done) => {
+      // hapi routes unmatched requests to its internal notFound route, whose path is '/{p*}'.
+      const labels = { method: request.method.toUpperCase(), route: request.route.path, status: String(done.status ?? 0) };
+      requests.inc(labels);
+      latency.observe(labels, done.durationMs / 1000);
+    });
   });
 };

@@ -46,3 +46,31 @@ describe('request log line and x-request-id', () => {
     expect(line?.['userId']).toBeUndefined();
   });
 });
+
+describe('a response the handler wrote itself (h.abandon: SSE streams, MCP, OAuth)', () => {
+  it('is logged and counted once, when the stream ends, with its status and whole duration', async () => {
+    await kit.grant('stream-user', 1_000_000);
+    const headers = { ...(await kit.as('stream-user')), 'x-request-id': 'sse-req-1' };
+    const started = Date.now();
+    const response = await kit.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers,
+      payload: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 },
+    });
+    const wallMs = Date.now() - started;
+    expect(response.statusCode).toBe(200);
+    expect(response.payload).toContain('data: [DONE]');
+    expect(response.headers['x-request-id']).toBe('sse-req-1');
+    // hapi's 'response' event fired when the handler returned; the line waits for the stream's end.
+    await new Promise((resolve) => setImmediate(resolve));
+    const mine = requestLines().filter((l) => l['requestId'] === 'sse-req-1');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ method: 'POST', route: '/v1/chat/completions', status: 200 });
+    // The stream's whole duration, not the moment the handler returned (a few ms after the first frame).
+    expect(mine[0]?.['durationMs']).toBeGreaterThanOrEqual(wallMs / 2);
+    const metrics = (await kit.inject({ method: 'GET', url: '/metrics' })).payload;
+    expect(metrics).toMatch(/http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="200"\} 1\b/);
+    expect(metrics).not.toMatch(/route="\/v1\/chat\/completions",status="0"/);
+  });
+});

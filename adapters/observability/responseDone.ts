@@ -1,0 +1,51 @@
+import type { Request } from '@hapi/hapi';
+
+/**
+ * When a request is really over, and with which status.
+ *
+ * hapi emits its 'response' event as soon as a handler returns `h.abandon`
+ * (the handler writes the response itself: the SSE streams of the
+ * compatible APIs, MCP, the OAuth server), long before that response ends,
+ * and `request.response` is then the abandon symbol, not a response object.
+ * The request log, the HTTP metrics and the server span all go through
+ * `whenResponseDone`, so a stream is recorded once, when its socket response
+ * finished or closed, with the status it was sent with and its whole
+ * duration.
+ */
+export type ResponseDone = {
+  /** The status sent; undefined when no response head was ever sent (the client left first). */
+  readonly status: number | undefined;
+  /** Milliseconds from receipt to the end of the response. */
+  readonly durationMs: number;
+};
+
+const boomStatus = (response: object): number | undefined => {
+  const r = response as { isBoom?: boolean; output?: { statusCode?: number }; statusCode?: number };
+  return r.isBoom === true ? r.output?.statusCode : r.statusCode;
+};
+
+export const whenResponseDone = (request: Request, done: (outcome: ResponseDone) => void, now: () => number = Date.now): void => {
+  const response = request.response as unknown;
+  const received = request.info.received;
+  if (typeof response === 'object' && response !== null) {
+    done({ status: boomStatus(response), durationMs: Math.max(0, (request.info.responded || now()) - received) });
+    return;
+  }
+  if (response === null) {
+    done({ status: undefined, durationMs: Math.max(0, (request.info.responded || now()) - received) });
+    return;
+  }
+  const res = request.raw.res;
+  let recorded = false;
+  const finish = () => {
+    if (recorded) return;
+    recorded = true;
+    done({ status: res.headersSent ? res.statusCode : undefined, durationMs: Math.max(0, now() - received) });
+  };
+  if (res.writableFinished || res.destroyed) finish();
+  else {
+    // 'finish' when it was sent to its end, 'close' when the client left first (or after finish, on a real socket).
+    res.once('finish', finish);
+    res.once('close', finish);
+  }
+};
