@@ -47,6 +47,8 @@ export type PathsOptions = {
   readonly only?: readonly PathName[];
   /** Node flags for the WebSocket gateway, e.g. --cpu-prof. */
   readonly wsNodeArgs?: readonly string[];
+  /** Node flags for the HTTP gateway. */
+  readonly httpNodeArgs?: readonly string[];
   /**
    * A checkout of an earlier commit (built, with node_modules): its WebSocket gateway runs beside
    * ours as 'websocket (before)', so a change is measured before and after in the same run.
@@ -133,7 +135,7 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
   let http: OpenAI[] = [];
   if (want('http (jwt)')) {
     const env = gatewayEnv(`sqlite:${join(options.dir, 'http-ledger.db')}`, fixture.ready.baseURL, options.workers);
-    const child: Child<{ httpUrl: string }> = await spawnTs('bench/compat/httpGatewayProcess.ts', env);
+    const child: Child<{ httpUrl: string }> = await spawnTs('bench/compat/httpGatewayProcess.ts', env, { nodeArgs: options.httpNodeArgs ?? [] });
     children.push(child);
     gateways['http (jwt)'] = { pid: child.process.pid as number, ipc: child.process };
     http = tokens.map((token) => new OpenAI({ apiKey: token, baseURL: `${child.ready.httpUrl}/v1`, maxRetries: 0 }));

@@ -31,7 +31,8 @@ import { mainThreadProfile, readProfile, summarize as summarizeProfile } from '.
  *
  * Run: npm run bench -- peer, or node --import ./test/support/swcRegister.mjs bench/peer/sideBySide.ts
  *        [--requests 1000] [--single-requests 200] [--rounds 10] [--concurrency 1,10,50] [--small]
- *      ... sideBySide.ts --profile DIR   (only our WebSocket gateway, under --cpu-prof, at 10 streams)
+ *      ... sideBySide.ts --profile DIR [--profile-path http] [--concurrency 10]
+ *                                        (only our WebSocket gateway, or the HTTP API, under --cpu-prof)
  *      ... sideBySide.ts --before DIR    (adds 'websocket (before)': the WebSocket gateway of another checkout,
  *                                         e.g. `git worktree add DIR <commit>` with node_modules, same run)
  * Env: FIRST_BYTE_MS (20), CHUNKS (20), CHUNK_MS (2).
@@ -167,18 +168,19 @@ const warmUp = async (paths: Paths, only: readonly PathName[], n: number) => {
   for (const path of only) await batch(paths, path, Math.min(10, n), n);
 };
 
-/** Only our WebSocket gateway, under --cpu-prof, at 10 streams; prints what its main thread spends CPU on. */
-const runProfile = async (dir: string, requests: number) => {
+/** One of our gateways (WebSocket by default, or the HTTP API), under --cpu-prof, at `concurrency` streams; prints what its main thread spends CPU on. */
+const runProfile = async (dir: string, requests: number, path: 'websocket' | 'http (jwt)', concurrency: number) => {
   mkdirSync(dir, { recursive: true });
   const tmp = mkdtempSync(join(tmpdir(), 'peer-prof-'));
-  const paths = await startPaths({ dir: tmp, fixtureEnv, workers: 10, only: ['websocket'], wsNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] });
-  const pid = paths.gateways.websocket?.pid as number;
+  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
+  const paths = await startPaths({ dir: tmp, fixtureEnv, workers: concurrency, only: [path], ...(path === 'websocket' ? { wsNodeArgs: nodeArgs } : { httpNodeArgs: nodeArgs }) });
+  const pid = paths.gateways[path]?.pid as number;
   let stopped = false;
   try {
-    await warmUp(paths, ['websocket'], 100);
+    await warmUp(paths, [path], 100);
     const stats: PathStats = { requests: 0, completed: 0, errors: [], ttfc: [], wallMs: 0, cpuMs: 0, ipcCpuMs: 0 };
     const started = wallClockMs();
-    await measured(paths, 'websocket', 10, requests, stats);
+    await measured(paths, path, concurrency, requests, stats);
     await paths.stop(); // the profile is written as the gateway exits
     stopped = true;
     // The load and the shutdown after it; start-up and warm-up are left out.
@@ -187,7 +189,7 @@ const runProfile = async (dir: string, requests: number) => {
     const file = mainThreadProfile(resolve(dir), pid);
     process.stdout.write(
       [
-        `### Where our WebSocket gateway's CPU goes (${s.completed} / ${s.requests} streams at 10 concurrent, fixture: first chunk after ${fixtureEnv.FIRST_BYTE_MS} ms, ${fixtureEnv.CHUNKS} chunks every ${fixtureEnv.CHUNK_MS} ms)`,
+        `### Where our ${path === 'websocket' ? 'WebSocket gateway' : 'HTTP API'}'s CPU goes (${s.completed} / ${s.requests} streams at ${concurrency} concurrent, fixture: first chunk after ${fixtureEnv.FIRST_BYTE_MS} ms, ${fixtureEnv.CHUNKS} chunks every ${fixtureEnv.CHUNK_MS} ms)`,
         '',
         `Profile: ${file}. Gateway process CPU per request under the profiler (all threads, /proc): ${fmt(s.cpuMsPerRequest)} ms; the SQLite writer thread is not in the main-thread profile.`,
         '',
@@ -203,7 +205,7 @@ const runProfile = async (dir: string, requests: number) => {
 
 export const runSideBySide = async (): Promise<void> => {
   const profileDir = flag('profile');
-  if (profileDir !== undefined) return runProfile(profileDir, num('requests', 1000));
+  if (profileDir !== undefined) return runProfile(profileDir, num('requests', 1000), flag('profile-path') === 'http' ? 'http (jwt)' : 'websocket', num('concurrency', 10));
   const levels = (flag('concurrency') ?? (small ? '1,10' : '1,10,50')).split(',').map(Number);
   const requests = num('requests', small ? 50 : 1000);
   const single = num('single-requests', small ? 50 : 200);
