@@ -39,10 +39,12 @@ export const extractToken = (headers: RequestHeaders, url: string | URL | undefi
 
 /**
  * Query parameters whose values are secrets: the bearer token, OAuth tokens,
- * and one-time codes (a Sora 2 verification code or an OAuth code is as good
- * as a password until it has been used).
+ * one-time codes (a Sora 2 verification code or an OAuth code is as good as a
+ * password until it has been used), and what an OAuth client should send in
+ * a body but a careless one may put in the URL of a request the log records
+ * (refresh token, client secret, PKCE verifier, API key).
  */
-export const secretParams: readonly string[] = ['token', 'access_token', 'id_token', 'code'];
+export const secretParams: readonly string[] = ['token', 'access_token', 'id_token', 'code', 'refresh_token', 'client_secret', 'code_verifier', 'api_key', 'key'];
 
 const decodedName = (raw: string): string => {
   try {

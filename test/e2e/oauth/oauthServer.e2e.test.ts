@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -8,6 +9,7 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import type { Kit } from '../../int/http/httpKit.js';
 import { makeKit } from '../../int/http/httpKit.js';
+import { makeLogger } from '../../../adapters/logging.js';
 import type { OidcIssuer } from '../../support/oidcIssuer.js';
 import { startOidcIssuer } from '../../support/oidcIssuer.js';
 import { makeBrowser } from './browser.js';
@@ -24,6 +26,16 @@ const GPT = { client_id: 'gpt-test', client_secret: 'gpt-secret-0123456789abcdef
 let kit: Kit;
 let issuer: OidcIssuer;
 let base: string;
+
+// Everything the service logs, and the secrets the flows below handle: none of them may reach a log line.
+const logged: string[] = [];
+const secrets: string[] = [GPT.client_secret, 'google-secret'];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    logged.push(chunk.toString());
+    done();
+  },
+});
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -46,6 +58,7 @@ beforeAll(async () => {
   kit = await makeKit({
     env: { PORT: String(port), PUBLIC_URL: base, HOST: '127.0.0.1', GOOGLE_CLIENT_ID: 'google-client', GOOGLE_CLIENT_SECRET: 'google-secret', GOOGLE_ISSUER: issuer.issuer },
     extras: { port, oauth: { staticClients: () => [GPT] } },
+    logger: makeLogger('info', logSink),
   });
   await kit.server.start();
   await kit.grant('google:g-777', 50_000);
@@ -86,6 +99,7 @@ describe('OAuth 2.1 authorization server', () => {
     const { url: back, visited } = await makeBrowser().browse(url.href, GPT_REDIRECT);
     expect(visited.some((v) => v.includes(issuer.issuer))).toBe(true); // went through Google
     const tokens = await oidc.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state });
+    secrets.push(back.searchParams.get('code') as string, verifier, tokens.access_token, tokens.refresh_token as string);
     const claims = decodeJwt(tokens.access_token);
     expect(claims).toMatchObject({ sub: 'google:g-777', aud: `${base}/api`, iss: base, client_id: 'gpt-test' });
     expect(String(claims['scope']).split(' ').sort()).toEqual(['credits:read', 'sora2:use']);
@@ -96,6 +110,7 @@ describe('OAuth 2.1 authorization server', () => {
 
     expect(tokens.refresh_token).toBeDefined();
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
+    secrets.push(refreshed.access_token, refreshed.refresh_token as string);
     expect(decodeJwt(refreshed.access_token)).toMatchObject({ sub: 'google:g-777', aud: `${base}/api` });
     // Rotation: the old refresh token is spent.
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -166,6 +181,22 @@ describe('OAuth 2.1 authorization server', () => {
     expect(charged).toBeGreaterThan(0);
     expect((await kit.app.ledger.balance('google:g-777')).balance).toBe(before - charged);
     await agent.close();
+    secrets.push(saved?.access_token as string, verifier);
+  });
+
+  it('logs one request line per OAuth and MCP request (hapi never sends these itself), with no code, token or secret in any line', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = logged.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requests = lines.filter((l) => l['msg'] === 'request');
+    const at = (prefix: string) => requests.filter((l) => String(l['path']).startsWith(prefix));
+    // oidc-provider answers these through the catch-all route; before, none of them had a line.
+    expect(at('/oauth/authorize').map((l) => l['status'])).toContain(303);
+    expect(at('/oauth/token').map((l) => l['status'])).toEqual(expect.arrayContaining([200, 400]));
+    expect(at('/oauth/register').map((l) => l['status'])).toContain(201);
+    expect(at('/mcp').map((l) => l['status'])).toEqual(expect.arrayContaining([401, 200]));
+    expect(requests.some((l) => String(l['path']).includes('code=[REDACTED]'))).toBe(true);
+    const text = logged.join('');
+    for (const secret of secrets.filter((x) => typeof x === 'string' && x.length >= 8)) expect(text).not.toContain(secret);
   });
 });
 

@@ -48,6 +48,9 @@ describe('redactUrl', () => {
     expect(redactUrl('/cb?code=abc&state=s1')).toBe('/cb?code=[REDACTED]&state=s1');
     expect(redactUrl('https://h/p?x=1#access_token=abc&y=2')).toBe('https://h/p?x=1#access_token=[REDACTED]&y=2');
     expect(redactUrl('/ws?tok%zzen=1')).toBe('/ws?tok%zzen=1');
+    expect(redactUrl('/oauth/token?grant_type=refresh_token&refresh_token=r1&client_secret=s2&code_verifier=v3'))
+      .toBe('/oauth/token?grant_type=refresh_token&refresh_token=[REDACTED]&client_secret=[REDACTED]&code_verifier=[REDACTED]');
+    expect(redactUrl('/v1/models?key=clg_x&api_key=clg_y')).toBe('/v1/models?key=[REDACTED]&api_key=[REDACTED]');
   });
 
   it('property: no value extractToken would read survives redaction', () => {
