@@ -1,6 +1,6 @@
 import { webcrypto } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
-import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import type { FlattenedJWSInput, JWTHeaderParameters, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { AuthError, Principal, TokenVerifier } from '../../application/ports/tokenVerifier.js';
 import { userIdProblem } from './userId.js';
@@ -118,6 +118,53 @@ const keyFor = (config: JwtVerifierConfig): Promise<webcrypto.CryptoKey> | JWTVe
 };
 
 /**
+ * Tokens this process verified lately, so a client that sends the same token
+ * with every request (the HTTP APIs, MCP) pays for one signature check, not
+ * one per request (50-400 us of CPU each under load, from the profile of the
+ * OpenAI-compatible API).
+ *
+ * What a token's verification decides is fixed by the token and the key,
+ * except time: so an entry answers only while the token's `exp` (less the
+ * clock tolerance given by the caller) has not passed, and for at most
+ * `ttlMs` after it was verified, so a key removed from a JWKS stops being
+ * honoured within that time. Only successes are kept, only tokens with an
+ * `exp`, and only short ones, with the oldest entry dropped when the cache is
+ * full: at most `maxEntries` x `maxTokenLength` characters.
+ */
+export const makeVerifiedTokenCache = <Binding = undefined>(
+  options: { readonly toleranceMs?: number; readonly ttlMs?: number; readonly maxEntries?: number; readonly maxTokenLength?: number } = {},
+) => {
+  const toleranceMs = options.toleranceMs ?? 0;
+  const ttlMs = options.ttlMs ?? 60_000;
+  const maxEntries = options.maxEntries ?? 4096;
+  const maxTokenLength = options.maxTokenLength ?? 2048;
+  type Entry = { readonly principal: Principal; readonly binding: Binding; readonly expMs: number; readonly untilMs: number };
+  const entries = new Map<string, Entry>();
+  return {
+    /** The entry of a token verified before, if its `exp` has not passed at `nowMs` (with the tolerance) and the entry is fresh. */
+    get: (token: string, nowMs: number): Entry | undefined => {
+      const entry = entries.get(token);
+      if (entry === undefined) return undefined;
+      if (entry.expMs > nowMs - toleranceMs && entry.untilMs > nowMs) return entry;
+      entries.delete(token);
+      return undefined;
+    },
+    /** Keeps a verified token; answers the principal as kept (frozen: shared by every request that presents the token). */
+    set: (token: string, principal: Principal, binding: Binding, expMs: number, nowMs: number): Principal => {
+      const frozen = Object.freeze({ ...principal, claims: Object.freeze({ ...principal.claims }) });
+      if (token.length > maxTokenLength) return frozen;
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
+      entries.set(token, { principal: frozen, binding, expMs, untilMs: nowMs + ttlMs });
+      return frozen;
+    },
+    delete: (token: string): void => {
+      entries.delete(token);
+    },
+    size: (): number => entries.size,
+  };
+};
+
+/**
  * Verifies JWTs with jose. The algorithm allow-list is fixed by the mode, never
  * read from the token: HS256 mode accepts only HS256, JWKS mode only RS256 and
  * ES256. So `alg: none` is refused, and so is the classic confusion attack (an
@@ -135,19 +182,50 @@ export const makeJwtVerifier = (config: JwtVerifierConfig): TokenVerifier => {
     ...(config.audience === undefined ? {} : { audience: typeof config.audience === 'string' ? config.audience : [...config.audience] }),
   };
 
+  // In JWKS mode an entry is bound to the key object that verified it: a refetched key set makes new
+  // key objects, so a token is checked again (and refused, if its key was retired) after every refetch.
+  type Binding = { readonly header: JWTHeaderParameters; readonly key: unknown } | undefined;
+  const verified = makeVerifiedTokenCache<Binding>({ toleranceMs: (config.clockToleranceS ?? 5) * 1000 });
+  const stillBound = async (binding: Binding): Promise<boolean> => {
+    // HS256: one secret for the life of the process.
+    if (typeof key !== 'function') return true;
+    if (binding === undefined) return false;
+    try {
+      return (await key(binding.header, undefined as unknown as FlattenedJWSInput)) === binding.key;
+    } catch {
+      return false;
+    }
+  };
+
   const verify = async (token: string | undefined): Promise<E.Either<AuthError, Principal>> => {
     if (token === undefined || token.length === 0) return E.left({ _tag: 'TokenMissing' });
     if (token.length > maxTokenLength) return E.left(invalid('token too long'));
-    const options = config.now === undefined ? base : { ...base, currentDate: new Date(config.now()) };
+    const nowMs = config.now?.() ?? Date.now();
+    const known = verified.get(token, nowMs);
+    if (known !== undefined) {
+      if (await stillBound(known.binding)) return E.right(known.principal);
+      verified.delete(token);
+    }
+    const options = config.now === undefined ? base : { ...base, currentDate: new Date(nowMs) };
     let payload: JWTPayload;
+    let binding: Binding;
     try {
-      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options));
+      if (typeof key === 'function') {
+        const capture: JWTVerifyGetKey = async (header, input) => {
+          const resolved = await key(header, input);
+          binding = { header, key: resolved };
+          return resolved;
+        };
+        ({ payload } = await jwtVerify(token, capture, options));
+      } else ({ payload } = await jwtVerify(token, await key, options));
     } catch (error) {
       const mapped = toAuthError(error, config.mode);
       if (mapped === undefined) throw error;
       return E.left(mapped);
     }
-    return toPrincipal(payload, config.now?.() ?? Date.now(), config.maxLifetimeS ?? DEFAULT_MAX_LIFETIME_S, config.clockToleranceS ?? 5);
+    const principal = toPrincipal(payload, nowMs, config.maxLifetimeS ?? DEFAULT_MAX_LIFETIME_S, config.clockToleranceS ?? 5);
+    if (E.isLeft(principal) || typeof payload.exp !== 'number') return principal;
+    return E.right(verified.set(token, principal.right, binding, payload.exp * 1000, nowMs));
   };
 
   return { kind: config.mode, verify };

@@ -161,5 +161,34 @@ export const tokenVerifierContract = (name: string, factory: TokenVerifierFactor
         reason: 'missing claim "exp"',
       });
     });
+
+    it('a token it accepted, presented again and again, is refused once its exp (and the tolerance) has passed', async () => {
+      let clock = nowMs;
+      const moving = await factory({ issuer, audience, clockToleranceS: 5, now: () => clock });
+      try {
+        const token = await moving.sign(goodClaims({ exp: nowS + 60 }));
+        for (let i = 0; i < 3; i++) expect(E.isRight(await moving.verifier.verify(token))).toBe(true);
+        clock = nowMs + 64_000;
+        expect(E.isRight(await moving.verifier.verify(token))).toBe(true);
+        clock = nowMs + 65_001;
+        expect(refusal(await moving.verifier.verify(token))).toEqual({ _tag: 'TokenExpired', expiredAt: (nowS + 60) * 1000 });
+        clock = nowMs;
+        // Refusals are never remembered: the same verifier still judges from the token and the clock.
+        expect(E.isRight(await moving.verifier.verify(token))).toBe(true);
+      } finally {
+        await moving.close();
+      }
+    });
+
+    it('answers every presentation of a token with its own principal: one caller cannot change what the next one sees', async () => {
+      const token = await h.sign(goodClaims({ roles: ['user'] }));
+      const first = await h.verifier.verify(token);
+      if (E.isLeft(first)) throw new Error('expected a principal');
+      expect(() => {
+        (first.right.claims as Record<string, unknown>)['sub'] = 'someone-else';
+      }).toThrow(TypeError);
+      const second = await h.verifier.verify(token);
+      expect(E.isRight(second) && second.right.claims['sub']).toBe('user-42');
+    });
   });
 };

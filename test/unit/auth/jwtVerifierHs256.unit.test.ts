@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { mintDevToken } from '../../../adapters/auth/jwtMint.js';
-import { makeJwtVerifier } from '../../../adapters/auth/jwtVerifier.js';
+import { makeJwtVerifier, makeVerifiedTokenCache } from '../../../adapters/auth/jwtVerifier.js';
 import { goodClaims, nowMs, tokenVerifierContract } from '../../contract/tokenVerifier.contract.js';
 import { makeTestKey, signHs256, signWith } from '../../support/jwks.js';
 
@@ -82,5 +82,55 @@ describe('mintDevToken', () => {
     await expect(mintDevToken('short', 'u')).rejects.toThrow(RangeError);
     await expect(mintDevToken(secret, ' ')).rejects.toThrow(RangeError);
     await expect(mintDevToken(secret, 'u', { expiresInS: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('the cache of verified tokens', () => {
+  const principal = { userId: 'u', claims: { sub: 'u' } };
+
+  it('answers until exp (less the tolerance) or the time to live, whichever comes first', () => {
+    const cache = makeVerifiedTokenCache({ toleranceMs: 5_000, ttlMs: 60_000 });
+    cache.set('a', principal, undefined, 30_000, 0);
+    cache.set('b', principal, undefined, 600_000, 0);
+    expect(cache.get('a', 34_999)?.principal).toEqual(principal);
+    expect(cache.get('a', 35_000)).toBeUndefined();
+    expect(cache.get('b', 59_999)?.principal).toEqual(principal);
+    expect(cache.get('b', 60_000)).toBeUndefined();
+    // An entry past its time is dropped, not kept for later.
+    expect(cache.size()).toBe(0);
+  });
+
+  it('keeps at most maxEntries (dropping the oldest) and never a token longer than maxTokenLength', () => {
+    const cache = makeVerifiedTokenCache({ maxEntries: 2, maxTokenLength: 10 });
+    cache.set('one', principal, undefined, 1e12, 0);
+    cache.set('two', principal, undefined, 1e12, 0);
+    cache.set('three', principal, undefined, 1e12, 0);
+    expect(cache.get('one', 1)).toBeUndefined();
+    expect(cache.get('three', 1)).toBeDefined();
+    expect(cache.set('x'.repeat(11), principal, undefined, 1e12, 0)).toEqual(principal);
+    expect(cache.get('x'.repeat(11), 1)).toBeUndefined();
+    expect(cache.size()).toBe(2);
+  });
+
+  it('hands out a frozen copy: no request can change the principal the next one gets', () => {
+    const cache = makeVerifiedTokenCache();
+    const kept = cache.set('t', { userId: 'u', roles: ['user'], claims: { sub: 'u' } }, undefined, 1e12, 0);
+    expect(Object.isFrozen(kept) && Object.isFrozen(kept.claims)).toBe(true);
+    expect(cache.get('t', 1)?.principal).toBe(kept);
+  });
+
+  it('a verifier pays for the signature once per token: repeats cost a small part of the first check', async () => {
+    const verifier = makeJwtVerifier({ mode: 'hs256', secret, now: () => nowMs });
+    const batch = (prefix: string) => Promise.all(Array.from({ length: 200 }, (_, i) => signHs256(secret, goodClaims({ sub: `${prefix}-${i}` }))));
+    const timed = async (tokens: readonly string[]) => {
+      const start = process.hrtime.bigint();
+      for (const token of tokens) expect(E.isRight(await verifier.verify(token))).toBe(true);
+      return Number(process.hrtime.bigint() - start);
+    };
+    for (let i = 0; i < 3; i++) await timed(await batch(`warm-up-${i}`));
+    const tokens = await batch('user');
+    const first = await timed(tokens);
+    const repeats = Math.min(await timed(tokens), await timed(tokens), await timed(tokens));
+    expect(repeats).toBeLessThan(first / 4);
   });
 });
