@@ -50,6 +50,23 @@ const logOutcome = (app: App, caller: Caller, req: KeyedRequest, stream: boolean
     ...(E.isRight(outcome) ? { credits: outcome.right.charged, inputTokens: outcome.right.usage.inputTokens, outputTokens: outcome.right.usage.outputTokens } : {}),
   });
 
+type ChunkEnvelope = { readonly id: string; readonly object: string; readonly created: number; readonly model: string; readonly system_fingerprint: null };
+
+/**
+ * The SSE frames of one streamed answer. `content(text)` is byte for byte
+ * `frame({ content: text }, null)`, built from the envelope's text made once
+ * per answer: a streamed answer sends one per chunk, and encoding the whole
+ * envelope again for each was 1-2 % of the API's CPU.
+ */
+export const chunkFrames = (envelope: ChunkEnvelope, withUsage: boolean) => {
+  const usage = withUsage ? { usage: null } : {};
+  const frame = (delta: Record<string, unknown>, finish: string | null) =>
+    `data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...usage })}\n\n`;
+  const head = `data: {${JSON.stringify(envelope).slice(1, -1)},"choices":[{"index":0,"delta":{"content":`;
+  const tail = `},"logprobs":null,"finish_reason":null}]${withUsage ? ',"usage":null' : ''}}\n\n`;
+  return { frame, content: (text: string) => `${head}${JSON.stringify(text)}${tail}` };
+};
+
 const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, body: OpenAiChatBody, request: Request, h: ResponseToolkit) => {
   const controller = abortOnDisconnect(request);
   const started = await startCompletion((sink) => runAs(app, caller, req, sink, controller.signal));
@@ -59,12 +76,11 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, body: O
   }
   const withUsage = body.stream_options?.include_usage === true;
   const envelope = { id: req.requestId, object: 'chat.completion.chunk', created: Math.floor(app.clock.now() / 1000), model: req.model, system_fingerprint: null };
-  const frame = (delta: Record<string, unknown>, finish: string | null) =>
-    `data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(withUsage ? { usage: null } : {}) })}\n\n`;
+  const { frame, content } = chunkFrames(envelope, withUsage);
   const { sse, result } = startSse(request, h);
   sse.send(frame({ role: 'assistant', content: '', refusal: null }, null));
-  for (const text of started.early) sse.send(frame({ content: text }, null));
-  started.follow((text) => sse.send(frame({ content: text }, null)));
+  for (const text of started.early) sse.send(content(text));
+  started.follow((text) => sse.send(content(text)));
   void started.done.then((outcome) => {
     logOutcome(app, caller, req, true, outcome);
     if (E.isLeft(outcome)) sse.send(`data: ${JSON.stringify(openAiStreamError(classifyCompletion(outcome.left)))}\n\n`);
