@@ -20,7 +20,7 @@ import { preparePortkey, startPortkey } from './portkeyProcess.js';
  * SDK with Portkey's routing headers). Every gateway runs in a child process
  * whose pid is known, so its CPU time can be read from /proc.
  */
-export type PathName = 'direct' | 'websocket' | 'http (jwt)' | 'portkey' | 'websocket (before)';
+export type PathName = 'direct' | 'websocket' | 'http (jwt)' | 'portkey' | 'websocket (before)' | 'http (jwt) (before)';
 export const PATHS: readonly PathName[] = ['direct', 'websocket', 'http (jwt)', 'portkey'];
 
 export type Outcome = { readonly ttfcMs: number; readonly complete: boolean; readonly error?: string };
@@ -51,7 +51,8 @@ export type PathsOptions = {
   readonly httpNodeArgs?: readonly string[];
   /**
    * A checkout of an earlier commit (built, with node_modules): its WebSocket gateway runs beside
-   * ours as 'websocket (before)', so a change is measured before and after in the same run.
+   * ours as 'websocket (before)' (and its HTTP API as 'http (jwt) (before)'), so a change is measured
+   * before and after in the same run.
    */
   readonly beforeDir?: string;
 };
@@ -125,7 +126,7 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
     ws = await Promise.all(tokens.map((token) => connectGateway({ url: child.ready.url, token })));
   }
   let wsBefore: GatewayClient[] = [];
-  if (options.beforeDir !== undefined) {
+  if (options.beforeDir !== undefined && want('websocket (before)')) {
     const env = gatewayEnv(`sqlite:${join(options.dir, 'ws-before-ledger.db')}`, fixture.ready.baseURL, options.workers);
     const child: Child<{ url: string }> = await spawnTs('bench/ws/gatewayProcess.ts', env, { cwd: options.beforeDir });
     children.push(child);
@@ -139,6 +140,14 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
     children.push(child);
     gateways['http (jwt)'] = { pid: child.process.pid as number, ipc: child.process };
     http = tokens.map((token) => new OpenAI({ apiKey: token, baseURL: `${child.ready.httpUrl}/v1`, maxRetries: 0 }));
+  }
+  let httpBefore: OpenAI[] = [];
+  if (options.beforeDir !== undefined && want('http (jwt) (before)')) {
+    const env = gatewayEnv(`sqlite:${join(options.dir, 'http-before-ledger.db')}`, fixture.ready.baseURL, options.workers);
+    const child: Child<{ httpUrl: string }> = await spawnTs('bench/compat/httpGatewayProcess.ts', env, { cwd: options.beforeDir });
+    children.push(child);
+    gateways['http (jwt) (before)'] = { pid: child.process.pid as number, ipc: child.process };
+    httpBefore = tokens.map((token) => new OpenAI({ apiKey: token, baseURL: `${child.ready.httpUrl}/v1`, maxRetries: 0 }));
   }
   let portkey: OpenAI | undefined;
   if (want('portkey')) {
@@ -155,9 +164,11 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
     if (path === 'websocket') return wsOnce(ws[worker] as GatewayClient, expected);
     if (path === 'websocket (before)') return wsOnce(wsBefore[worker] as GatewayClient, expected);
     if (path === 'http (jwt)') return sdkOnce(http[worker] as OpenAI, expected);
+    if (path === 'http (jwt) (before)') return sdkOnce(httpBefore[worker] as OpenAI, expected);
     return sdkOnce(portkey as OpenAI, expected);
   };
-  const names = [...PATHS.filter(want), ...(options.beforeDir === undefined ? [] : (['websocket (before)'] as const))];
+  const befores = options.beforeDir === undefined ? [] : (['websocket (before)', 'http (jwt) (before)'] as const).filter(want);
+  const names = [...PATHS.filter(want), ...befores];
   return {
     names,
     once: (path, worker) => attempt(path, worker).catch(failed),

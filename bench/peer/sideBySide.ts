@@ -33,7 +33,8 @@ import { mainThreadProfile, readProfile, summarize as summarizeProfile } from '.
  *        [--requests 1000] [--single-requests 200] [--rounds 10] [--concurrency 1,10,50] [--small]
  *      ... sideBySide.ts --profile DIR [--profile-path http] [--concurrency 10]
  *                                        (only our WebSocket gateway, or the HTTP API, under --cpu-prof)
- *      ... sideBySide.ts --before DIR    (adds 'websocket (before)': the WebSocket gateway of another checkout,
+ *      ... sideBySide.ts --paths direct,http (jwt),...   (only these paths)
+ *      ... sideBySide.ts --before DIR    (adds 'websocket (before)' and 'http (jwt) (before)': the gateways of another checkout,
  *                                         e.g. `git worktree add DIR <commit>` with node_modules, same run)
  * Env: FIRST_BYTE_MS (20), CHUNKS (20), CHUNK_MS (2).
  * --small: 50 requests per path at 1 and 10 streams (CI, test/e2e/bench/peerBench.e2e.test.ts).
@@ -212,7 +213,14 @@ export const runSideBySide = async (): Promise<void> => {
   const rounds = num('rounds', small ? 2 : 10);
   const dir = mkdtempSync(join(tmpdir(), 'peer-bench-'));
   const beforeDir = flag('before');
-  const paths = await startPaths({ dir, fixtureEnv, workers: Math.max(...levels), ...(beforeDir === undefined ? {} : { beforeDir: resolve(beforeDir) }) });
+  const only = flag('paths')?.split(',') as PathName[] | undefined;
+  const paths = await startPaths({
+    dir,
+    fixtureEnv,
+    workers: Math.max(...levels),
+    ...(beforeDir === undefined ? {} : { beforeDir: resolve(beforeDir) }),
+    ...(only === undefined ? {} : { only }),
+  });
   try {
     await warmUp(paths, paths.names, small ? 10 : 40); // JIT, connection pools, caches
     const idle = await idleCpu(paths, small ? 1_000 : 5_000);
