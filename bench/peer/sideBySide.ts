@@ -141,11 +141,13 @@ const report = (levels: readonly Level[], idle: Partial<Record<PathName, number>
   const json: Record<string, unknown>[] = [];
   for (const { concurrency, stats } of levels) {
     const d = summarize(stats.direct);
-    const pk = summarize(stats.portkey);
+    // Portkey's row is there unless --paths left it out.
+    const portkeyStats = stats.portkey as PathStats | undefined;
+    const pk = portkeyStats === undefined ? undefined : summarize(portkeyStats);
     for (const path of Object.keys(stats) as PathName[]) {
       const s = summarize(stats[path]);
       const added = path === 'direct' ? '(ceiling)' : `${fmt(s.ttfc50 - d.ttfc50)} / ${fmt(s.ttfc99 - d.ttfc99)}`;
-      const vsPortkey = path === 'direct' || path === 'portkey' ? '' : `${(s.streamsPerS / pk.streamsPerS).toFixed(2)}x`;
+      const vsPortkey = path === 'direct' || path === 'portkey' || pk === undefined ? '' : `${(s.streamsPerS / pk.streamsPerS).toFixed(2)}x`;
       const cpu = path === 'direct' ? '' : fmt(s.cpuMsPerRequest);
       lines.push(`| ${concurrency} | ${path} | ${fmt(s.ttfc50)} | ${fmt(s.ttfc99)} | ${added} | ${s.streamsPerS.toFixed(1)} | ${vsPortkey} | ${cpu} | ${s.completed} / ${s.requests} |`);
       json.push({ concurrency, path, ...s });
