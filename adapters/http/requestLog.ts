@@ -30,9 +30,19 @@ export const requestIdOf = (request: Request): string => {
   return id;
 };
 
-const userIdOf = (request: Request): string | undefined => {
+/** Who a route that authenticates its caller itself (the compatible APIs, MCP) found: the request line names them too. */
+export type NotedCaller = { readonly userId: string } | { readonly keyId: string; readonly accountId: string };
+
+type WithCaller = { caller?: NotedCaller };
+
+export const noteCaller = (request: Request, caller: NotedCaller): void => {
+  (request.app as WithCaller).caller = caller;
+};
+
+const callerFields = (request: Request): { userId?: string; keyId?: string; accountId?: string } => {
   const credentials = request.auth.credentials as { userId?: unknown } | null | undefined;
-  return typeof credentials?.userId === 'string' ? credentials.userId : undefined;
+  if (typeof credentials?.userId === 'string') return { userId: credentials.userId };
+  return (request.app as WithCaller).caller ?? {};
 };
 
 /** Liveness probes and Prometheus scrapes come every few seconds and say nothing. */
@@ -72,7 +82,7 @@ const logRequest = (logger: AppLogger, request: Request, done: ResponseDone): vo
       status: done.status,
       durationMs: done.durationMs,
       remoteAddress: request.info.remoteAddress,
-      userId: userIdOf(request),
+      ...callerFields(request),
       traceId: traceIdOf(request),
     },
     'request',

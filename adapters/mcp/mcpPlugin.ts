@@ -11,6 +11,7 @@ import type { Idempotency } from '../http/idempotency.js';
 import { problem, withHeaders } from '../http/problems.js';
 import type { McpCaller } from './tools.js';
 import { registerTools } from './tools.js';
+import { noteCaller } from '../http/requestLog.js';
 
 /**
  * The Model Context Protocol server at /mcp (Streamable HTTP, stateless: each
@@ -111,6 +112,7 @@ export const mcpPlugin: Plugin<McpPluginOptions> = {
       if (aud !== undefined && !aud.some((a) => acceptedAudiences.has(a))) {
         throw challenge({ code: 'invalid_token', description: 'The token was issued for another resource.' });
       }
+      noteCaller(request, { userId: verified.right.userId });
       return { userId: verified.right.userId, scopes: scopesOf(verified.right.claims) };
     };
 

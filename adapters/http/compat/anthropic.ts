@@ -36,8 +36,8 @@ const requestOf = (app: App, body: AnthropicMessagesBody): KeyedRequest => {
   };
 };
 
-const logOutcome = (app: App, caller: Caller, req: KeyedRequest, stream: boolean, outcome: Outcome) =>
-  logRequest(app, caller, {
+const logOutcome = (app: App, caller: Caller, request: Request, req: KeyedRequest, stream: boolean, outcome: Outcome) =>
+  logRequest(app, caller, request, {
     api: 'anthropic',
     requestId: req.requestId,
     model: req.model,
@@ -52,7 +52,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, request
   const controller = abortOnDisconnect(request);
   const started = await startCompletion((sink) => runAs(app, caller, req, sink, controller.signal));
   if (started.endedFirst !== undefined && E.isLeft(started.endedFirst)) {
-    logOutcome(app, caller, req, true, started.endedFirst);
+    logOutcome(app, caller, request, req, true, started.endedFirst);
     return sendError(h, anthropicError(classifyCompletion(started.endedFirst.left)));
   }
   const delta = (text: string) => event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
@@ -63,7 +63,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, request
   for (const text of started.early) sse.send(delta(text));
   started.follow((text) => sse.send(delta(text)));
   void started.done.then((outcome) => {
-    logOutcome(app, caller, req, true, outcome);
+    logOutcome(app, caller, request, req, true, outcome);
     if (E.isLeft(outcome)) sse.send(event('error', anthropicStreamError(classifyCompletion(outcome.left))));
     else {
       const done = outcome.right;
@@ -86,7 +86,7 @@ const wholeAnswer = async (app: App, caller: Caller, req: KeyedRequest, request:
   const controller = abortOnDisconnect(request);
   const parts: string[] = [];
   const outcome = await runAs(app, caller, req, { chunk: (text) => parts.push(text) }, controller.signal);
-  logOutcome(app, caller, req, false, outcome);
+  logOutcome(app, caller, request, req, false, outcome);
   if (E.isLeft(outcome)) return sendError(h, anthropicError(classifyCompletion(outcome.left)));
   const done = outcome.right;
   return h

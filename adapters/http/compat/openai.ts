@@ -40,8 +40,8 @@ const requestOf = (app: App, body: OpenAiChatBody): KeyedRequest => {
   };
 };
 
-const logOutcome = (app: App, caller: Caller, req: KeyedRequest, stream: boolean, outcome: Outcome) =>
-  logRequest(app, caller, {
+const logOutcome = (app: App, caller: Caller, request: Request, req: KeyedRequest, stream: boolean, outcome: Outcome) =>
+  logRequest(app, caller, request, {
     api: 'openai',
     requestId: req.requestId,
     model: req.model,
@@ -71,7 +71,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, body: O
   const controller = abortOnDisconnect(request);
   const started = await startCompletion((sink) => runAs(app, caller, req, sink, controller.signal));
   if (started.endedFirst !== undefined && E.isLeft(started.endedFirst)) {
-    logOutcome(app, caller, req, true, started.endedFirst);
+    logOutcome(app, caller, request, req, true, started.endedFirst);
     return sendError(h, openAiError(classifyCompletion(started.endedFirst.left)));
   }
   const withUsage = body.stream_options?.include_usage === true;
@@ -82,7 +82,7 @@ const streamAnswer = async (app: App, caller: Caller, req: KeyedRequest, body: O
   for (const text of started.early) sse.send(content(text));
   started.follow((text) => sse.send(content(text)));
   void started.done.then((outcome) => {
-    logOutcome(app, caller, req, true, outcome);
+    logOutcome(app, caller, request, req, true, outcome);
     if (E.isLeft(outcome)) sse.send(`data: ${JSON.stringify(openAiStreamError(classifyCompletion(outcome.left)))}\n\n`);
     else {
       sse.send(frame({}, finishReason(outcome.right, req.maxTokens)));
@@ -98,7 +98,7 @@ const wholeAnswer = async (app: App, caller: Caller, req: KeyedRequest, request:
   const controller = abortOnDisconnect(request);
   const parts: string[] = [];
   const outcome = await runAs(app, caller, req, { chunk: (text) => parts.push(text) }, controller.signal);
-  logOutcome(app, caller, req, false, outcome);
+  logOutcome(app, caller, request, req, false, outcome);
   if (E.isLeft(outcome)) return sendError(h, openAiError(classifyCompletion(outcome.left)));
   const done = outcome.right;
   return h

@@ -5,6 +5,7 @@ import type { App } from '../../app.js';
 import type { Caller, CallerAuth } from '../../auth/apiKeyAuth.js';
 import type { WireError } from './errors.js';
 import { classifyCaller } from './errors.js';
+import { noteCaller, requestIdOf } from '../requestLog.js';
 
 /** Shared plumbing of the OpenAI and Anthropic routes: auth, body decoding, JSON errors. */
 export type Dialect = {
@@ -20,8 +21,13 @@ export const sendError = (h: ResponseToolkit, error: WireError): ResponseObject 
 /** The caller, or the provider-shaped 401/503 to answer with. */
 export const callerOf = async (auth: CallerAuth, request: Request, dialect: Dialect): Promise<E.Either<WireError, Caller>> => {
   const caller = await auth.authenticate(request.headers);
-  return E.isLeft(caller) ? E.left(dialect.error(classifyCaller(caller.left))) : caller;
+  if (E.isLeft(caller)) return E.left(dialect.error(classifyCaller(caller.left)));
+  noteCaller(request, callerIdentity(caller.right));
+  return caller;
 };
+
+/** The key id and account, never the secret; or the user of a JWT. */
+const callerIdentity = (caller: Caller) => (caller.kind === 'key' ? { keyId: caller.key.keyId, accountId: caller.key.accountId } : { userId: caller.userId });
 
 /** Decodes a body with io-ts; the first failing path becomes an invalid_request_error message. */
 export const decodeBody = <C extends t.Mixed>(codec: C, payload: unknown, dialect: Dialect): E.Either<WireError, t.TypeOf<C>> => {
@@ -40,8 +46,9 @@ export const payloadFailAction = (dialect: Dialect) => (_request: Request, h: Re
 };
 
 /** One line per compatible-API request: the key id and account, never the secret. */
-export const logRequest = (app: App, caller: Caller, fields: Record<string, unknown>) =>
+export const logRequest = (app: App, caller: Caller, request: Request, fields: Record<string, unknown>) =>
   app.logger.info(
-    { event: 'compat_usage', ...(caller.kind === 'key' ? { keyId: caller.key.keyId, accountId: caller.key.accountId } : { userId: caller.userId }), ...fields },
+    // httpRequestId: the requestId of the same request's access line (x-request-id), so the two lines join.
+    { event: 'compat_usage', ...callerIdentity(caller), httpRequestId: requestIdOf(request), ...fields },
     'compatible api request',
   );

@@ -194,6 +194,9 @@ describe('OAuth 2.1 authorization server', () => {
     expect(at('/oauth/token').map((l) => l['status'])).toEqual(expect.arrayContaining([200, 400]));
     expect(at('/oauth/register').map((l) => l['status'])).toContain(201);
     expect(at('/mcp').map((l) => l['status'])).toEqual(expect.arrayContaining([401, 200]));
+    // MCP authenticates its caller itself; the line still names them.
+    expect(at('/mcp').filter((l) => l['status'] === 200).map((l) => l['userId'])).toEqual(expect.arrayContaining(['google:g-777']));
+    expect(at('/mcp').filter((l) => l['status'] === 401).every((l) => l['userId'] === undefined)).toBe(true);
     expect(requests.some((l) => String(l['path']).includes('code=[REDACTED]'))).toBe(true);
     const text = logged.join('');
     for (const secret of secrets.filter((x) => typeof x === 'string' && x.length >= 8)) expect(text).not.toContain(secret);

@@ -66,11 +66,36 @@ describe('a response the handler wrote itself (h.abandon: SSE streams, MCP, OAut
     await new Promise((resolve) => setImmediate(resolve));
     const mine = requestLines().filter((l) => l['requestId'] === 'sse-req-1');
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ method: 'POST', route: '/v1/chat/completions', status: 200 });
+    // The route authenticates its caller itself: the access line still names them, and the usage line joins it.
+    expect(mine[0]).toMatchObject({ method: 'POST', route: '/v1/chat/completions', status: 200, userId: 'stream-user' });
+    expect(lines.filter((l) => l['event'] === 'compat_usage' && l['httpRequestId'] === 'sse-req-1')).toEqual([
+      expect.objectContaining({ userId: 'stream-user', api: 'openai', stream: true, outcome: 'completed' }),
+    ]);
     // The stream's whole duration, not the moment the handler returned (a few ms after the first frame).
     expect(mine[0]?.['durationMs']).toBeGreaterThanOrEqual(wallMs / 2);
     const metrics = (await kit.inject({ method: 'GET', url: '/metrics' })).payload;
     expect(metrics).toMatch(/http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="200"\} 1\b/);
     expect(metrics).not.toMatch(/route="\/v1\/chat\/completions",status="0"/);
+  });
+});
+
+describe('a request paid with an API key', () => {
+  it('names the key and its account on the request line, never the secret', async () => {
+    await kit.grant('key-owner', 1_000_000);
+    const created = await kit.inject({ method: 'POST', url: '/api/keys', headers: await kit.as('key-owner'), payload: { name: 'log-test' } });
+    expect(created.statusCode).toBe(201);
+    const { key, secret } = JSON.parse(created.payload) as { key: { keyId: string }; secret: string };
+    const response = await kit.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${secret}`, 'x-request-id': 'key-req-1' },
+      payload: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 },
+    });
+    expect(response.statusCode).toBe(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(requestLines().filter((l) => l['requestId'] === 'key-req-1')).toEqual([
+      expect.objectContaining({ status: 200, keyId: key.keyId, accountId: 'key-owner' }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(secret);
   });
 });
