@@ -124,8 +124,8 @@ const keyFor = (config: JwtVerifierConfig): Promise<webcrypto.CryptoKey> | JWTVe
  * OpenAI-compatible API).
  *
  * What a token's verification decides is fixed by the token and the key,
- * except time: so an entry answers only while the token's `exp` (less the
- * clock tolerance given by the caller) has not passed, and for at most
+ * except time: so an entry answers only while the token's `exp`, plus the
+ * clock tolerance jose allows, has not passed, and for at most
  * `ttlMs` after it was verified, so a key removed from a JWKS stops being
  * honoured within that time. Only successes are kept, only tokens with an
  * `exp`, and only short ones, with the oldest entry dropped when the cache is
@@ -211,6 +211,7 @@ export const makeJwtVerifier = (config: JwtVerifierConfig): TokenVerifier => {
     let binding: Binding;
     try {
       if (typeof key === 'function') {
+        // When several keys match, jose tries them itself and this sees none: such a token is not kept.
         const capture: JWTVerifyGetKey = async (header, input) => {
           const resolved = await key(header, input);
           binding = { header, key: resolved };
@@ -224,7 +225,7 @@ export const makeJwtVerifier = (config: JwtVerifierConfig): TokenVerifier => {
       return E.left(mapped);
     }
     const principal = toPrincipal(payload, nowMs, config.maxLifetimeS ?? DEFAULT_MAX_LIFETIME_S, config.clockToleranceS ?? 5);
-    if (E.isLeft(principal) || typeof payload.exp !== 'number') return principal;
+    if (E.isLeft(principal) || typeof payload.exp !== 'number' || (typeof key === 'function' && binding === undefined)) return principal;
     return E.right(verified.set(token, principal.right, binding, payload.exp * 1000, nowMs));
   };
 
