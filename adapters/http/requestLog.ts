@@ -81,6 +81,7 @@ const logRequest = (logger: AppLogger, request: Request, done: ResponseDone): vo
       path: redactUrl(`${request.url.pathname}${request.url.search}`),
       status: done.status,
       durationMs: done.durationMs,
+      ...(done.cutShort === true ? { cutShort: true } : {}),
       remoteAddress: request.info.remoteAddress,
       ...callerFields(request),
       traceId: traceIdOf(request),

@@ -17,6 +17,8 @@ export type ResponseDone = {
   readonly status: number | undefined;
   /** Milliseconds from receipt to the end of the response. */
   readonly durationMs: number;
+  /** A response written by its handler that the client closed before it was finished (a stream cut short). */
+  readonly cutShort?: true;
 };
 
 const boomStatus = (response: object): number | undefined => {
@@ -40,7 +42,8 @@ export const whenResponseDone = (request: Request, done: (outcome: ResponseDone)
   const finish = () => {
     if (recorded) return;
     recorded = true;
-    done({ status: res.headersSent ? res.statusCode : undefined, durationMs: Math.max(0, now() - received) });
+    const outcome = { status: res.headersSent ? res.statusCode : undefined, durationMs: Math.max(0, now() - received) };
+    done(res.writableFinished ? outcome : { ...outcome, cutShort: true });
   };
   if (res.writableFinished || res.destroyed) finish();
   else {

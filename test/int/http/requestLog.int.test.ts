@@ -99,3 +99,31 @@ describe('a request paid with an API key', () => {
     expect(JSON.stringify(lines)).not.toContain(secret);
   });
 });
+
+describe('a stream the client cuts short', () => {
+  it('is logged when the client leaves, marked cutShort, with the status that was sent', async () => {
+    await kit.grant('cut-user', 1_000_000);
+    await kit.server.start();
+    try {
+      const controller = new AbortController();
+      const response = await fetch(`${kit.server.info.uri}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...(await kit.as('cut-user')), 'content-type': 'application/json', 'x-request-id': 'cut-req-1' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }], max_tokens: 200 }),
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read(); // the first frame
+      controller.abort();
+      await expect(reader.read()).rejects.toThrow();
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline && !requestLines().some((l) => l['requestId'] === 'cut-req-1')) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(requestLines().filter((l) => l['requestId'] === 'cut-req-1')).toEqual([
+        expect.objectContaining({ route: '/v1/chat/completions', status: 200, cutShort: true, userId: 'cut-user' }),
+      ]);
+    } finally {
+      await kit.server.stop();
+    }
+  });
+});

@@ -29,6 +29,7 @@ describe('whenResponseDone', () => {
     const seen = collect(request, () => now);
     expect(seen).toEqual([]);
     now = 1_750;
+    res.writableFinished = true;
     res.emit('finish');
     res.emit('close');
     expect(seen).toEqual([{ status: 200, durationMs: 750 }]);
@@ -38,9 +39,9 @@ describe('whenResponseDone', () => {
     const left = requestWith(Symbol('abandon'), { headersSent: true, statusCode: 200 });
     const seen = collect(left.request, () => 1_300);
     left.res.emit('close');
-    expect(seen).toEqual([{ status: 200, durationMs: 300 }]);
+    expect(seen).toEqual([{ status: 200, durationMs: 300, cutShort: true }]);
     const headless = requestWith(Symbol('abandon'), { headersSent: false, destroyed: true });
-    expect(collect(headless.request, () => 1_001)).toEqual([{ status: undefined, durationMs: 1 }]);
+    expect(collect(headless.request, () => 1_001)).toEqual([{ status: undefined, durationMs: 1, cutShort: true }]);
   });
 
   it('answers at once when the abandoned response already ended', () => {
