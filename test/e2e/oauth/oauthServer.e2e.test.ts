@@ -185,9 +185,14 @@ describe('OAuth 2.1 authorization server', () => {
   });
 
   it('logs one request line per OAuth and MCP request (hapi never sends these itself), with no code, token or secret in any line', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const lines = logged.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const requests = lines.filter((l) => l['msg'] === 'request');
+    const requestLines = () =>
+      logged.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'request');
+    // A line is written when its response has ended; the last MCP responses close as the agent disconnects.
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && !requestLines().some((l) => String(l['path']).startsWith('/mcp') && l['status'] === 200)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const requests = requestLines();
     const at = (prefix: string) => requests.filter((l) => String(l['path']).startsWith(prefix));
     // oidc-provider answers these through the catch-all route; before, none of them had a line.
     expect(at('/oauth/authorize').map((l) => l['status'])).toContain(303);
