@@ -39,16 +39,16 @@ export const whenResponseDone = (request: Request, done: (outcome: ResponseDone)
   }
   const res = request.raw.res;
   let recorded = false;
-  const finish = () => {
+  const finish = (sentToTheEnd: boolean) => {
     if (recorded) return;
     recorded = true;
     const outcome = { status: res.headersSent ? res.statusCode : undefined, durationMs: Math.max(0, now() - received) };
-    done(res.writableFinished ? outcome : { ...outcome, cutShort: true });
+    done(sentToTheEnd ? outcome : { ...outcome, cutShort: true });
   };
-  if (res.writableFinished || res.destroyed) finish();
+  if (res.writableFinished || res.destroyed) finish(res.writableFinished);
   else {
-    // 'finish' when it was sent to its end, 'close' when the client left first (or after finish, on a real socket).
-    res.once('finish', finish);
-    res.once('close', finish);
+    // 'finish' when it was sent to its end; 'close' alone when the client left first (on a real socket it also follows a finish).
+    res.once('finish', () => finish(true));
+    res.once('close', () => finish(res.writableFinished));
   }
 };

@@ -68,6 +68,7 @@ describe('a response the handler wrote itself (h.abandon: SSE streams, MCP, OAut
     expect(mine).toHaveLength(1);
     // The route authenticates its caller itself: the access line still names them, and the usage line joins it.
     expect(mine[0]).toMatchObject({ method: 'POST', route: '/v1/chat/completions', status: 200, userId: 'stream-user' });
+    expect(mine[0]?.['cutShort']).toBeUndefined();
     expect(lines.filter((l) => l['event'] === 'compat_usage' && l['httpRequestId'] === 'sse-req-1')).toEqual([
       expect.objectContaining({ userId: 'stream-user', api: 'openai', stream: true, outcome: 'completed' }),
     ]);
@@ -101,7 +102,7 @@ describe('a request paid with an API key', () => {
 });
 
 describe('a stream the client cuts short', () => {
-  it('is logged when the client leaves, marked cutShort, with the status that was sent', async () => {
+  it('is logged when the client leaves, marked cutShort, with the status that was sent; one read to its end is not', async () => {
     await kit.grant('cut-user', 1_000_000);
     await kit.server.start();
     try {
@@ -122,6 +123,18 @@ describe('a stream the client cuts short', () => {
       expect(requestLines().filter((l) => l['requestId'] === 'cut-req-1')).toEqual([
         expect.objectContaining({ route: '/v1/chat/completions', status: 200, cutShort: true, userId: 'cut-user' }),
       ]);
+      // The same stream read to its end over a real socket is not marked.
+      const whole = await fetch(`${kit.server.info.uri}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...(await kit.as('cut-user')), 'content-type': 'application/json', 'x-request-id': 'whole-req-1' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 }),
+      });
+      expect(await whole.text()).toContain('data: [DONE]');
+      const until = Date.now() + 5_000;
+      while (Date.now() < until && !requestLines().some((l) => l['requestId'] === 'whole-req-1')) await new Promise((resolve) => setTimeout(resolve, 20));
+      const wholeLines = requestLines().filter((l) => l['requestId'] === 'whole-req-1');
+      expect(wholeLines).toEqual([expect.objectContaining({ status: 200 })]);
+      expect(wholeLines[0]?.['cutShort']).toBeUndefined();
     } finally {
       await kit.server.stop();
     }

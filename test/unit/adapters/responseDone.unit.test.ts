@@ -29,7 +29,6 @@ describe('whenResponseDone', () => {
     const seen = collect(request, () => now);
     expect(seen).toEqual([]);
     now = 1_750;
-    res.writableFinished = true;
     res.emit('finish');
     res.emit('close');
     expect(seen).toEqual([{ status: 200, durationMs: 750 }]);
