@@ -117,38 +117,28 @@ export const startPaths = async (options: PathsOptions): Promise<Paths> => {
   const direct = new OpenAI({ apiKey: 'test', baseURL: fixture.ready.baseURL, maxRetries: 0 });
   const tokens = await Promise.all(Array.from({ length: options.workers }, (_, i) => mintDevToken(SECRET, `bench-${i}`)));
 
-  let ws: GatewayClient[] = [];
-  if (want('websocket')) {
-    const env = gatewayEnv(`sqlite:${join(options.dir, 'ws-ledger.db')}`, fixture.ready.baseURL, options.workers);
-    const child: Child<{ url: string }> = await spawnTs('bench/ws/gatewayProcess.ts', env, { nodeArgs: options.wsNodeArgs ?? [] });
+  // One of our gateways (this checkout's, or the `before` checkout's) in its own process, on its own SQLite file.
+  type SpawnOptions = Parameters<typeof spawnTs>[2];
+  const startWs = async (name: PathName, db: string, spawn: SpawnOptions): Promise<GatewayClient[]> => {
+    const env = gatewayEnv(`sqlite:${join(options.dir, db)}`, fixture.ready.baseURL, options.workers);
+    const child: Child<{ url: string }> = await spawnTs('bench/ws/gatewayProcess.ts', env, spawn);
     children.push(child);
-    gateways.websocket = { pid: child.process.pid as number, ipc: child.process };
-    ws = await Promise.all(tokens.map((token) => connectGateway({ url: child.ready.url, token })));
-  }
-  let wsBefore: GatewayClient[] = [];
-  if (options.beforeDir !== undefined && want('websocket (before)')) {
-    const env = gatewayEnv(`sqlite:${join(options.dir, 'ws-before-ledger.db')}`, fixture.ready.baseURL, options.workers);
-    const child: Child<{ url: string }> = await spawnTs('bench/ws/gatewayProcess.ts', env, { cwd: options.beforeDir });
+    gateways[name] = { pid: child.process.pid as number, ipc: child.process };
+    return Promise.all(tokens.map((token) => connectGateway({ url: child.ready.url, token })));
+  };
+  const startHttp = async (name: PathName, db: string, spawn: SpawnOptions): Promise<OpenAI[]> => {
+    const env = gatewayEnv(`sqlite:${join(options.dir, db)}`, fixture.ready.baseURL, options.workers);
+    const child: Child<{ httpUrl: string }> = await spawnTs('bench/compat/httpGatewayProcess.ts', env, spawn);
     children.push(child);
-    gateways['websocket (before)'] = { pid: child.process.pid as number, ipc: child.process };
-    wsBefore = await Promise.all(tokens.map((token) => connectGateway({ url: child.ready.url, token })));
-  }
-  let http: OpenAI[] = [];
-  if (want('http (jwt)')) {
-    const env = gatewayEnv(`sqlite:${join(options.dir, 'http-ledger.db')}`, fixture.ready.baseURL, options.workers);
-    const child: Child<{ httpUrl: string }> = await spawnTs('bench/compat/httpGatewayProcess.ts', env, { nodeArgs: options.httpNodeArgs ?? [] });
-    children.push(child);
-    gateways['http (jwt)'] = { pid: child.process.pid as number, ipc: child.process };
-    http = tokens.map((token) => new OpenAI({ apiKey: token, baseURL: `${child.ready.httpUrl}/v1`, maxRetries: 0 }));
-  }
-  let httpBefore: OpenAI[] = [];
-  if (options.beforeDir !== undefined && want('http (jwt) (before)')) {
-    const env = gatewayEnv(`sqlite:${join(options.dir, 'http-before-ledger.db')}`, fixture.ready.baseURL, options.workers);
-    const child: Child<{ httpUrl: string }> = await spawnTs('bench/compat/httpGatewayProcess.ts', env, { cwd: options.beforeDir });
-    children.push(child);
-    gateways['http (jwt) (before)'] = { pid: child.process.pid as number, ipc: child.process };
-    httpBefore = tokens.map((token) => new OpenAI({ apiKey: token, baseURL: `${child.ready.httpUrl}/v1`, maxRetries: 0 }));
-  }
+    gateways[name] = { pid: child.process.pid as number, ipc: child.process };
+    return tokens.map((token) => new OpenAI({ apiKey: token, baseURL: `${child.ready.httpUrl}/v1`, maxRetries: 0 }));
+  };
+  const before = options.beforeDir === undefined ? undefined : { cwd: options.beforeDir };
+
+  const ws = want('websocket') ? await startWs('websocket', 'ws-ledger.db', { nodeArgs: options.wsNodeArgs ?? [] }) : [];
+  const wsBefore = before !== undefined && want('websocket (before)') ? await startWs('websocket (before)', 'ws-before-ledger.db', before) : [];
+  const http = want('http (jwt)') ? await startHttp('http (jwt)', 'http-ledger.db', { nodeArgs: options.httpNodeArgs ?? [] }) : [];
+  const httpBefore = before !== undefined && want('http (jwt) (before)') ? await startHttp('http (jwt) (before)', 'http-before-ledger.db', before) : [];
   let portkey: OpenAI | undefined;
   if (want('portkey')) {
     const child: PortkeyChild = await startPortkey(preparePortkey(options.dir));
