@@ -29,12 +29,9 @@ const boomStatus = (response: object): number | undefined => {
 export const whenResponseDone = (request: Request, done: (outcome: ResponseDone) => void, now: () => number = Date.now): void => {
   const response = request.response as unknown;
   const received = request.info.received;
-  if (typeof response === 'object' && response !== null) {
-    done({ status: boomStatus(response), durationMs: Math.max(0, (request.info.responded || now()) - received) });
-    return;
-  }
-  if (response === null) {
-    done({ status: undefined, durationMs: Math.max(0, (request.info.responded || now()) - received) });
+  if (typeof response === 'object') {
+    // A response hapi sent (or none at all, null): it is over now.
+    done({ status: response === null ? undefined : boomStatus(response), durationMs: Math.max(0, (request.info.responded || now()) - received) });
     return;
   }
   const res = request.raw.res;
