@@ -24,7 +24,8 @@ import { populate } from './auditReplay.js';
  * The audit is measured hashing on the main thread (as every store can) and
  * in the store's hashing thread (`hashedReads`). The appends are measured
  * without the follower, with it hashing on the main thread, and with it fed
- * by the store's hashing thread (`Follower`), each with SQLite synchronous
+ * by the store's hashing thread at nice 19 (the default) or at the process's
+ * priority (`Follower`), each with SQLite synchronous
  * NORMAL and FULL (the product default, one fsync per commit), the modes in
  * a rotated order each round. (Three more ways to feed it, leaves hashed by
  * the writer thread before or after answering and rows forwarded from the
@@ -85,15 +86,20 @@ const auditRates = async (store: SqliteEventStore) => {
   };
 };
 
-/** How the ledger log follower gets its leaves: not at all, hashing on the main thread, or from the store's hashing thread. */
-type Follower = 'none' | 'main thread' | 'read';
+/**
+ * How the ledger log follower gets its leaves: not at all, hashing on the
+ * main thread, or from the store's hashing thread, lowered to nice 19 (the
+ * default) or left at the process's priority.
+ */
+type Follower = 'none' | 'main thread' | 'read' | 'read, not lowered';
 
-const MODES: readonly Follower[] = ['none', 'main thread', 'read'];
+const MODES: readonly Follower[] = ['none', 'main thread', 'read', 'read, not lowered'];
 
 const MODE_NAMES: Record<Follower, string> = {
   none: 'no ledger log follower',
   'main thread': 'follower hashing on the main thread',
-  read: 'follower fed by the hashing thread reading back',
+  read: 'follower fed by the hashing thread at nice 19 (default)',
+  'read, not lowered': 'follower fed by the hashing thread at the process priority',
 };
 
 /**
@@ -112,8 +118,8 @@ const mainThreadCpuMs = (): number | undefined => {
 };
 
 const appendRate = async (path: string, follower: Follower, synchronous: Synchronous) => {
-  const fromStore = follower === 'read';
-  const store = await makeSqliteEventStore({ path, synchronous });
+  const fromStore = follower === 'read' || follower === 'read, not lowered';
+  const store = await makeSqliteEventStore({ path, synchronous, ...(follower === 'read, not lowered' ? { followerNice: 0 } : {}) });
   const log = makeLedgerLog({
     store,
     signer: signerFromKey('bench/log', generateKeyPairSync('ed25519').privateKey),
@@ -128,15 +134,21 @@ const appendRate = async (path: string, follower: Follower, synchronous: Synchro
   const result = await runLoad(store, 'many', 64, APPEND_MS);
   const cpuAfter = mainThreadCpuMs();
   const processCpuUs = process.cpuUsage(processCpu);
+  // How far the log was behind when the burst ended, and how long it took to catch up after.
+  const behind = follower === 'none' ? 0 : result.events - log.size();
+  const catchUpStart = performance.now();
   // A fresh file: positions 0..events-1. The follower must end with all of them, whichever way it was fed.
   const caughtUp = follower === 'none' || (await log.waitFor(result.events - 1, 60_000) && log.size() === result.events);
+  const catchUpMs = performance.now() - catchUpStart;
+  const wholeCpuUs = process.cpuUsage(processCpu);
   await log.stop();
   const writerBusy = store.stats().writerBusyMs / result.elapsedMs;
   await store.close();
   if (!caughtUp) throw new Error(`the ${follower} follower did not catch up`);
   const mainUsPerEvent = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : ((cpuAfter - cpuBefore) * 1000) / result.events;
   const processUsPerEvent = (processCpuUs.user + processCpuUs.system) / result.events;
-  return { rate: (result.events * 1000) / result.elapsedMs, mainUsPerEvent, processUsPerEvent, writerBusy };
+  const wholeUsPerEvent = (wholeCpuUs.user + wholeCpuUs.system) / result.events;
+  return { rate: (result.events * 1000) / result.elapsedMs, mainUsPerEvent, processUsPerEvent, wholeUsPerEvent, behind: behind / result.events, catchUpMs, writerBusy };
 };
 
 /** Appends/s per follower mode and synchronous setting: RUNS rounds, the modes in rotated order each round, medians. */
@@ -146,6 +158,9 @@ const appendRates = async (dir: string, synchronous: Synchronous) => {
   const cpu = series();
   const busy = series();
   const all = series();
+  const whole = series();
+  const behind = series();
+  const catchUp = series();
   // Each mode's rate over the no-follower rate of the same round: the load drifts less within a round than across the run.
   const ratios = series();
   for (let run = 0; run < RUNS; run++) {
@@ -158,18 +173,24 @@ const appendRates = async (dir: string, synchronous: Synchronous) => {
       cpu.get(mode)?.push(measured.mainUsPerEvent);
       busy.get(mode)?.push(measured.writerBusy);
       all.get(mode)?.push(measured.processUsPerEvent);
-      process.stderr.write(`merkle bench: ${synchronous} round ${run + 1} ${mode}: ${fmt(measured.rate)}/s, ${us(measured.processUsPerEvent)}/event, load ${(loadavg()[0] as number).toFixed(1)}\n`);
+      whole.get(mode)?.push(measured.wholeUsPerEvent);
+      behind.get(mode)?.push(measured.behind);
+      catchUp.get(mode)?.push(measured.catchUpMs);
+      process.stderr.write(`merkle bench: ${synchronous} round ${run + 1} ${mode}: ${fmt(measured.rate)}/s, ${us(measured.processUsPerEvent)}/event, behind ${pct(measured.behind, 1)} at the end, caught up in ${measured.catchUpMs.toFixed(0)} ms, load ${(loadavg()[0] as number).toFixed(1)}\n`);
     }
     for (const mode of MODES) ratios.get(mode)?.push((round.get(mode) ?? Number.NaN) / (round.get('none') ?? Number.NaN));
   }
   const of = (values: Map<Follower, number[]>) => (mode: Follower) => median(values.get(mode) ?? []);
-  return { rate: of(rates), ratio: of(ratios), mainUs: of(cpu), processUs: of(all), writerBusy: of(busy) };
+  return { rate: of(rates), ratio: of(ratios), mainUs: of(cpu), processUs: of(all), wholeUs: of(whole), behind: of(behind), catchUpMs: of(catchUp), writerBusy: of(busy) };
 };
 
 /**
  * The appends' table for one synchronous setting. "Follower CPU" is the
  * process CPU per event above the no-follower run's, as a share of it: with
  * appends CPU-bound, keeping 90% of their throughput needs it under ~10%.
+ * "Behind at the end" is the share of the burst's events not yet in the tree
+ * when the appends stopped, "caught up in" the time the follower then took;
+ * "process CPU per event, with the catch-up" counts that time too.
  */
 const appendTable = (synchronous: Synchronous, appends: Awaited<ReturnType<typeof appendRates>>) => {
   const without = appends.rate('none');
@@ -182,10 +203,25 @@ const appendTable = (synchronous: Synchronous, appends: Awaited<ReturnType<typeo
     us(appends.mainUs(mode)),
     us(appends.processUs(mode)),
     mode === 'none' ? '' : pct(appends.processUs(mode) - baseUs, baseUs),
+    us(appends.wholeUs(mode)),
+    mode === 'none' ? '' : pct(appends.behind(mode), 1),
+    mode === 'none' ? '' : `${appends.catchUpMs(mode).toFixed(0)} ms`,
     pct(appends.writerBusy(mode), 1),
   ];
   return table(
-    ['appends', 'events/s', 'ratio of medians', 'median of per-round ratios', 'main-thread CPU per event', 'process CPU per event', 'follower CPU (share of no-follower CPU)', 'writer thread busy'],
+    [
+      'appends',
+      'events/s',
+      'ratio of medians',
+      'median of per-round ratios',
+      'main-thread CPU per event',
+      'process CPU per event',
+      'follower CPU (share of no-follower CPU)',
+      'process CPU per event, with the catch-up',
+      'behind at the end',
+      'caught up in',
+      'writer thread busy',
+    ],
     MODES.map(row),
   );
 };

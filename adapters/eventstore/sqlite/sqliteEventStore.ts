@@ -45,6 +45,8 @@ export type SqliteEventStoreOptions = {
   readonly pollIntervalMs?: number;
   /** Rows per read query. Default 1000. */
   readonly pageSize?: number;
+  /** Nice value of the ledger log follower's hashing thread (Linux); 0 keeps the process's. Default 19 (sqliteHasher.ts). */
+  readonly followerNice?: number;
 };
 
 export type SqliteEventStore = EventStore & {
@@ -140,7 +142,12 @@ export const makeSqliteEventStore = async (options: SqliteEventStoreOptions): Pr
     feed.notify();
   }, options.pollIntervalMs ?? 100);
   foreignCommits.unref();
-  const hashedReads = makeSqliteHashedReads(options.path, [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`], feed);
+  const hashedReads = makeSqliteHashedReads(
+    options.path,
+    [`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`],
+    feed,
+    options.followerNice === undefined ? {} : { followerNice: options.followerNice },
+  );
 
   const { readStream, readAll } = makeReaders(reader, pageSize);
 

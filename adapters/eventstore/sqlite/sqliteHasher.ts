@@ -18,14 +18,31 @@ import { makeRespawningChannel } from './threadChannel.js';
  * runs the same under jest, the swc loader and dist/. It is started on first
  * use, referenced only while it holds work (an idle store must not keep the
  * process alive), and stopped by `close`.
+ *
+ * Two threads, each started only if used: the audit's (`hashRange`, the work
+ * the auditor is waiting for) runs at the process's priority; the ledger log
+ * follower's (`subscribeToLeafHashes`) runs at `followerNice` (19 by default,
+ * Linux only), so that when appends and the follower compete for the CPU the
+ * scheduler gives it to the appends and the follower catches up in the idle
+ * time after. The log then lags a burst instead of slowing it; nothing waits
+ * for its leaves (receipts hash their own event, checkpoints are made when
+ * the follower gets there).
  */
+export type SqliteHashedReadsOptions = {
+  /** Nice value of the ledger log follower's hashing thread; 0 keeps the process's. Default 19. */
+  readonly followerNice?: number;
+};
+
+export const FOLLOWER_NICE = 19;
 export type SqliteHashedReads = HashedReads & { readonly close: () => Promise<void> };
 
 const workerSource = () => `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const kernel = (${makeHashKernel.toString()})(require('node:crypto'));
-(${sqliteHasherMain.toString()})(Database, kernel, workerData.config, parentPort);
+const os = require('node:os');
+const priority = { platform: process.platform, setPriority: (p) => os.setPriority(p), getPriority: () => os.getPriority() };
+(${sqliteHasherMain.toString()})(Database, kernel, workerData.config, parentPort, priority);
 `;
 
 const hashError = (message: string, code: string | undefined): Error =>
@@ -51,12 +68,15 @@ const spawnHasher = (config: HasherConfig): Promise<Worker> => {
 
 type Feed = ReturnType<typeof makeLiveFeed>;
 
-export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], feed: Feed): SqliteHashedReads => {
-  // Started on first use; a hashing thread that dies is replaced on the next request.
-  const channel = makeRespawningChannel<ToHasher, FromHasher>(() => spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL }), 'sqlite hashing thread');
+export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], feed: Feed, options: SqliteHashedReadsOptions = {}): SqliteHashedReads => {
+  // Each started on first use; a hashing thread that dies is replaced on the next request.
+  const channelAt = (nice: number, name: string) =>
+    makeRespawningChannel<ToHasher, FromHasher>(() => spawnHasher({ path, pragmas, pageSql: READ_ALL_PAGE_SQL, nice }), name);
+  const foreground = channelAt(0, 'sqlite hashing thread');
+  const background = channelAt(options.followerNice ?? FOLLOWER_NICE, 'sqlite hashing thread (ledger log)');
   let closed = false;
 
-  const hashRange: HashedReads['hashRange'] = async (after, maxCount, withChain) => {
+  const hashWith = (channel: typeof foreground): HashedReads['hashRange'] => async (after, maxCount, withChain) => {
     if (closed) throw new Error('sqlite event store is closed');
     const reply = await channel.exchange({ kind: 'hash', after, maxCount, withChain });
     if (reply.kind === 'failed') throw hashError(reply.message, reply.code);
@@ -64,9 +84,12 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
     return { positions: reply.positions, leafHashes: reply.leafHashes, ...(reply.chainHashes === undefined ? {} : { chainHashes: reply.chainHashes }) };
   };
 
+  const hashRange = hashWith(foreground);
+  const followerHashRange = hashWith(background);
+
   // The live feed pages through "items with a position": here one item is a whole range, positioned at its last event.
-  async function* ranges(options: ReadAllOptions): AsyncIterable<HashedRange & { readonly position: number; readonly covers: number }> {
-    const range = await hashRange(options.after ?? -1, options.maxCount ?? 1000, false);
+  async function* ranges(read: ReadAllOptions): AsyncIterable<HashedRange & { readonly position: number; readonly covers: number }> {
+    const range = await followerHashRange(read.after ?? -1, read.maxCount ?? 1000, false);
     const n = range.positions.length;
     if (n > 0) yield { ...range, position: range.positions[n - 1] as number, covers: n };
   }
@@ -76,7 +99,7 @@ export const makeSqliteHashedReads = (path: string, pragmas: readonly string[], 
     subscribeToLeafHashes: (handler, options = {}) => feed.subscribe(ranges, handler, options),
     close: async () => {
       closed = true;
-      await channel.close();
+      await Promise.all([foreground.close(), background.close()]);
     },
   };
 };

@@ -15,7 +15,8 @@ import type { HashKernel } from '../../../application/hashKernel.js';
 export type ToHasher = { readonly kind: 'hash'; readonly after: number; readonly maxCount: number; readonly withChain: boolean } | { readonly kind: 'close' };
 
 export type FromHasher =
-  | { readonly kind: 'ready' }
+  /** `nice`: the thread's own nice value once started (Linux), undefined where it cannot be read. */
+  | { readonly kind: 'ready'; readonly nice: number | undefined }
   | { readonly kind: 'hashed'; readonly positions: Float64Array; readonly leafHashes: Uint8Array; readonly chainHashes: Uint8Array | undefined }
   | { readonly kind: 'failed'; readonly message: string; readonly code: string | undefined }
   | { readonly kind: 'closed' };
@@ -25,6 +26,19 @@ export type HasherConfig = {
   readonly pragmas: readonly string[];
   /** READ_ALL_PAGE_SQL: position > ?, LIMIT ?. */
   readonly pageSql: string;
+  /**
+   * Nice value for this thread alone (Linux only, where a thread's nice value
+   * is its own); a value at or below the thread's current one leaves it as
+   * started. Raising it needs no privilege.
+   */
+  readonly nice: number;
+};
+
+/** `node:os`'s priority functions, passed in (the thread's source may use only its parameters). */
+export type ThreadPriority = {
+  readonly platform: string;
+  readonly setPriority: (priority: number) => void;
+  readonly getPriority: () => number;
 };
 
 export type HasherPort = {
@@ -36,7 +50,18 @@ export type HasherPort = {
 type PageRow = [position: number, streamName: string, revision: number, type: string, data: string, metadata: string, committedAt: number];
 
 /* istanbul ignore next -- runs in the hashing thread from its source text, where coverage counters do not exist. */
-export function sqliteHasherMain(Database: typeof BetterSqlite3, kernel: HashKernel, config: HasherConfig, port: HasherPort): void {
+export function sqliteHasherMain(Database: typeof BetterSqlite3, kernel: HashKernel, config: HasherConfig, port: HasherPort, priority: ThreadPriority): void {
+  // On Linux, setpriority(PRIO_PROCESS, 0) changes the calling thread only; elsewhere it would
+  // change the whole process, so the thread is lowered on Linux alone.
+  let nice: number | undefined;
+  if (priority.platform === 'linux') {
+    try {
+      if (config.nice > priority.getPriority()) priority.setPriority(config.nice);
+      nice = priority.getPriority();
+    } catch {
+      nice = undefined;
+    }
+  }
   const db = new Database(config.path, { readonly: true, fileMustExist: true });
   // exec, not pragma(): see sqliteSchema.ts on collected statements.
   for (const pragma of config.pragmas) db.exec(`PRAGMA ${pragma}`);
@@ -82,5 +107,5 @@ export function sqliteHasherMain(Database: typeof BetterSqlite3, kernel: HashKer
     const transfer = reply.kind === 'hashed' ? [reply.positions.buffer, reply.leafHashes.buffer, ...(reply.chainHashes === undefined ? [] : [reply.chainHashes.buffer])] : [];
     port.postMessage(reply, transfer as ArrayBuffer[]);
   });
-  port.postMessage({ kind: 'ready' });
+  port.postMessage({ kind: 'ready', nice });
 }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
@@ -52,6 +52,20 @@ const hashAll = async (reads: HashedReads, size: number, withChain: boolean) => 
     after = range.positions[range.positions.length - 1] as number;
   }
 };
+
+/** Nice value of each of this process's threads (Linux /proc: field 19 of a task's stat). */
+const threadNices = (): Map<string, number> =>
+  new Map(readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return [[tid, Number(fields[16])] as const];
+    } catch {
+      return []; // a thread that ended between the listing and the read
+    }
+  }));
+
+/** Threads started since `before`, with their nice values. */
+const newThreads = (before: Map<string, number>) => [...threadNices()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
 
 const populated = async (store: SqliteEventStore) => {
   const ledger = makeLedger({ store, clock: makeTestClock(), ids: makeTestIds() });
@@ -145,6 +159,46 @@ describe('sqlite hashing thread', () => {
     } finally {
       await plain.log.stop();
       await threaded.log.stop();
+      await store.close();
+    }
+  });
+
+  const onLinux = process.platform === 'linux' ? it : it.skip;
+
+  onLinux('the ledger log follower hashes in its own thread at nice 19; the audit hashes at the process priority', async () => {
+    const base = threadNices().get(String(process.pid)) as number;
+    expect(base).toBeLessThan(19);
+    const store = await open();
+    try {
+      await populated(store);
+      const before = threadNices();
+      await store.hashedReads.hashRange(-1, 100, true);
+      // One thread for the audit, at the main thread's priority.
+      expect(newThreads(before)).toEqual([base]);
+      const leaves: number[] = [];
+      const subscription = store.hashedReads.subscribeToLeafHashes((range) => void leaves.push(range.positions.length));
+      await subscription.caughtUp;
+      expect(leaves.reduce((a, b) => a + b, 0)).toBe((await readAll(store)).length);
+      // And one more for the follower, lowered to 19: when both want the CPU, appends get it first.
+      expect(newThreads(before).sort((a, b) => a - b)).toEqual([base, 19]);
+      expect(threadNices().get(String(process.pid))).toBe(base);
+      await subscription.stop();
+    } finally {
+      await store.close();
+    }
+  });
+
+  onLinux('followerNice 0 leaves the follower\'s thread at the process priority', async () => {
+    const base = threadNices().get(String(process.pid)) as number;
+    const store = await makeSqliteEventStore({ path: join(dir, `h${files++}.db`), synchronous: 'NORMAL', followerNice: 0 });
+    try {
+      await populated(store);
+      const before = threadNices();
+      const subscription = store.hashedReads.subscribeToLeafHashes(() => undefined);
+      await subscription.caughtUp;
+      expect(newThreads(before)).toEqual([base]);
+      await subscription.stop();
+    } finally {
       await store.close();
     }
   });
