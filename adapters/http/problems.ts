@@ -3,6 +3,7 @@ import type { Lifecycle, Request, ResponseToolkit } from '@hapi/hapi';
 import { isLimiterUnavailable } from '../../application/ports/rateLimiter.js';
 import { isStoreUnavailable } from '../../application/ports/sessionStore.js';
 import { isEventStoreUnavailable } from '../../application/storeOutage.js';
+import { noteOutage } from './requestLog.js';
 import type { AuthError } from '../../application/ports/tokenVerifier.js';
 import type { AccessError } from '../../application/permissions/access.js';
 import type { GatewayError } from '../../application/gateway/errors.js';
@@ -208,7 +209,7 @@ export const authErrorToProblem = (e: AuthError): Problem => {
         { 'WWW-Authenticate': bearerChallenge('invalid_token', 'token expired') },
       );
     case 'KeysUnavailable':
-      return unavailable('auth-unavailable', 'Token verification unavailable', 'The signing keys cannot be fetched right now.', 5000);
+      return withCause(unavailable('auth-unavailable', 'Token verification unavailable', 'The signing keys cannot be fetched right now.', 5000), e.reason);
   }
 };
 
@@ -268,6 +269,17 @@ export type ProblemBody = {
   readonly [extension: string]: unknown;
 };
 
+const causeKey = Symbol('outage cause');
+
+/**
+ * Keeps, on a 503's Boom, what the client is not told (the driver's message:
+ * "connect ECONNREFUSED 10.0.0.5:6379"): the request log gives it to the
+ * operator (requestLog.ts `noteOutage`). Outages thrown from ports carry it as
+ * their own message.
+ */
+export const withCause = <B extends Boom.Boom>(boom: B, cause: unknown): B =>
+  Object.assign(boom, { [causeKey]: cause instanceof Error ? cause.message : String(cause) });
+
 /**
  * Outages thrown from ports (not returned) become 503s here, so a handler
  * never needs a try/catch just to say "Redis is down".
@@ -312,7 +324,10 @@ const skippedHeaders = new Set(['content-type', 'content-length']);
 export const renderProblems: Lifecycle.Method = (request: Request, h: ResponseToolkit) => {
   const response = request.response;
   if (!Boom.isBoom(response)) return h.continue;
-  const boom = fromThrown(response) ?? response;
+  const outage = fromThrown(response);
+  const cause = outage === undefined ? (response as Boom.Boom & { [causeKey]?: string })[causeKey] : response.message;
+  if (cause !== undefined) noteOutage(request, cause);
+  const boom = outage ?? response;
   const body = problemBody(boom, request.path);
   const rendered = h.response(body).code(body.status).type('application/problem+json');
   for (const [name, value] of Object.entries(boom.output.headers)) {

@@ -1,6 +1,6 @@
 import type { RateLimiter } from '../../application/ports/rateLimiter.js';
 import { isLimiterUnavailable } from '../../application/ports/rateLimiter.js';
-import { gatewayErrorToProblem } from './problems.js';
+import { gatewayErrorToProblem, withCause } from './problems.js';
 
 /**
  * One REST request costs one request from the caller's bucket, the same
@@ -13,7 +13,7 @@ export const consumeRestRequest = async (limiter: RateLimiter, userId: string): 
   try {
     decision = await limiter.consume(userId, { requests: 1, tokens: 0 });
   } catch (error) {
-    if (isLimiterUnavailable(error)) throw gatewayErrorToProblem({ _tag: 'LimiterUnavailable', message: 'The rate limiter is unreachable; retry shortly.' });
+    if (isLimiterUnavailable(error)) throw withCause(gatewayErrorToProblem({ _tag: 'LimiterUnavailable', message: 'The rate limiter is unreachable; retry shortly.' }), error);
     throw error;
   }
   if (!decision.allowed) {

@@ -39,6 +39,19 @@ export const noteCaller = (request: Request, caller: NotedCaller): void => {
   (request.app as WithCaller).caller = caller;
 };
 
+/**
+ * The outage a 503 reports (a store, Redis, the signing keys): the client gets
+ * a problem type and Retry-After, the operator needs the cause, so the request
+ * line carries the error's message (`err`) and is a warning. Driver messages
+ * name the failure (SQLITE_FULL's "database or disk is full", ECONNREFUSED and
+ * the address), not credentials.
+ */
+type WithOutage = { outage?: string };
+
+export const noteOutage = (request: Request, cause: string): void => {
+  (request.app as WithOutage).outage = cause;
+};
+
 const callerFields = (request: Request): { userId?: string; keyId?: string; accountId?: string } => {
   const credentials = request.auth.credentials as { userId?: unknown } | null | undefined;
   if (typeof credentials?.userId === 'string') return { userId: credentials.userId };
@@ -73,7 +86,8 @@ export const registerRequestIds = (server: Server, logger: AppLogger): void => {
 };
 
 const logRequest = (logger: AppLogger, request: Request, done: ResponseDone): void => {
-  logger.info(
+  const outage = (request.app as WithOutage).outage;
+  logger[outage === undefined ? 'info' : 'warn'](
     {
       requestId: requestIdOf(request),
       method: request.method.toUpperCase(),
@@ -85,6 +99,7 @@ const logRequest = (logger: AppLogger, request: Request, done: ResponseDone): vo
       remoteAddress: request.info.remoteAddress,
       ...callerFields(request),
       traceId: traceIdOf(request),
+      ...(outage === undefined ? {} : { err: outage }),
     },
     'request',
   );

@@ -72,7 +72,9 @@ export const makeRequests = (deps: RequestsDeps) => {
     if (E.isLeft(outcome)) {
       const error = toWireError(outcome.left);
       const settled = 'settled' in outcome.left ? outcome.left.settled : undefined;
-      return { frame: errorFrame(running.requestId, error), outcome: error.code, fields: settled === undefined ? {} : { credits: settled.charged, balance: settled.balance } };
+      // The client hears "rate limiter unavailable"; the log line keeps the driver's reason for the operator.
+      const cause = outcome.left._tag === 'LimiterUnavailable' ? { err: outcome.left.message } : {};
+      return { frame: errorFrame(running.requestId, error), outcome: error.code, fields: settled === undefined ? cause : { credits: settled.charged, balance: settled.balance, ...cause } };
     }
     const done = outcome.right;
     return {

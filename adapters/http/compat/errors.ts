@@ -30,8 +30,13 @@ export const classifyCaller = (error: CallerError): Classified => {
   }
 };
 
-export const classifyCompletion = (error: KeyedError): Classified => {
+/** What a compatible request can end in: the metered use case's refusals, or a store outage met on the way. */
+export type CompatError = KeyedError | { readonly _tag: 'StoreUnavailable' };
+
+export const classifyCompletion = (error: CompatError): Classified => {
   switch (error._tag) {
+    case 'StoreUnavailable':
+      return { kind: 'unavailable', message: 'The ledger is unavailable; try again shortly.', retryAfterMs: 2000 };
     case 'InvalidRequest':
       return { kind: error.message.startsWith('unknown model') ? 'not_found' : 'invalid', message: error.message };
     case 'Forbidden':

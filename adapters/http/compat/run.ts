@@ -1,10 +1,14 @@
 import type { Request, ResponseToolkit } from '@hapi/hapi';
 import * as E from 'fp-ts/lib/Either.js';
-import type { KeyedError, KeyedRequest } from '../../../application/apiKeys/meteredWithKey.js';
+import type { KeyedRequest } from '../../../application/apiKeys/meteredWithKey.js';
 import type { CompletionDone, CompletionSink } from '../../../application/gateway/meteredCompletion.js';
 import type { App } from '../../app.js';
 import type { Caller } from '../../auth/apiKeyAuth.js';
+import { isLimiterUnavailable } from '../../../application/ports/rateLimiter.js';
+import { isStoreUnavailable } from '../../../application/ports/sessionStore.js';
+import { isEventStoreUnavailable } from '../../../application/storeOutage.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../requestLog.js';
+import type { CompatError } from './errors.js';
 
 /**
  * Runs a completion for a compatible-API caller through the same metered use
@@ -16,16 +20,24 @@ import { REQUEST_ID_HEADER, requestIdOf } from '../requestLog.js';
  * rate limit, unknown model) is still a plain JSON error with its status,
  * which is what the SDKs turn into their error classes.
  */
-export type Outcome = E.Either<KeyedError, CompletionDone>;
+export type Outcome = E.Either<CompatError, CompletionDone>;
 
 /**
- * A completion that throws (a bug, or the store failing mid-settle) becomes a
- * provider error in the API's shape; the hold it left expires.
+ * A completion that throws becomes an error in the API's shape. A store being
+ * down (the ledger, Redis) is an outage, answered as the REST and WebSocket
+ * APIs answer it: 503 (Anthropic: 529) with Retry-After, nothing charged twice
+ * on a retry; the reason goes to the log only. Anything else is a bug: a
+ * provider-style server error, logged as one. A hold it left expires.
  */
 export const runAs = (app: App, caller: Caller, req: KeyedRequest, sink: CompletionSink, signal: AbortSignal): Promise<Outcome> =>
   (caller.kind === 'key' ? app.keyed.run(caller.key, req, sink, signal) : app.completion.run({ ...req, userId: caller.userId }, sink, signal)).catch(
     (error: unknown): Outcome => {
-      app.logger.error({ requestId: req.requestId, err: error instanceof Error ? error.message : String(error) }, 'compatible completion failed unexpectedly');
+      const err = error instanceof Error ? error.message : String(error);
+      if (isEventStoreUnavailable(error) || isStoreUnavailable(error) || isLimiterUnavailable(error)) {
+        app.logger.warn({ requestId: req.requestId, err }, 'compatible completion refused: a store is unavailable');
+        return E.left({ _tag: 'StoreUnavailable' });
+      }
+      app.logger.error({ requestId: req.requestId, err }, 'compatible completion failed unexpectedly');
       return E.left({ _tag: 'ProviderError', message: 'internal error', retryable: true });
     },
   );

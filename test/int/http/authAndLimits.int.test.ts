@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { makeLogger } from '../../../adapters/logging.js';
 import { limiterUnavailable } from '../../../application/ports/rateLimiter.js';
 import { storeUnavailable } from '../../../application/ports/sessionStore.js';
 import { makeTestKey, signWith, unsecuredToken } from '../../support/jwks.js';
@@ -6,6 +8,19 @@ import type { Kit } from './httpKit.js';
 import { json, makeKit, problemOf, SECRET } from './httpKit.js';
 
 const checkBody = { credits: 1, service: 'llm' };
+
+/** Log lines of the kits that pass `logger`, to check that a 503's reason reaches the operator (and not the client). */
+const lines: Record<string, unknown>[] = [];
+const logger = makeLogger(
+  'info',
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  }),
+);
+const requestLine = (requestId: unknown) => lines.find((l) => l['msg'] === 'request' && l['requestId'] === requestId);
 
 describe('bearer JWT authentication', () => {
   let kit: Kit;
@@ -50,12 +65,17 @@ describe('bearer JWT authentication', () => {
 
 describe('signing keys unreachable', () => {
   it('answers 503 auth-unavailable (not 401) when the JWKS cannot be fetched', async () => {
-    const kit = await makeKit({ env: { JWT_SECRET: '', JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' } });
+    const kit = await makeKit({ env: { JWT_SECRET: '', JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' }, logger });
     try {
       const token = await signWith(await makeTestKey('RS256'), { sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 });
       const response = await kit.inject({ method: 'POST', url: '/api/credits/check', payload: checkBody, headers: { authorization: `Bearer ${token}` } });
-      problemOf(response, 503, 'auth-unavailable');
+      const body = problemOf(response, 503, 'auth-unavailable');
       expect(response.headers['retry-after']).toBe('5');
+      const line = requestLine(response.headers['x-request-id']);
+      expect(line).toMatchObject({ level: 40, status: 503 });
+      expect(typeof line?.['err']).toBe('string');
+      expect(String(line?.['err']).length).toBeGreaterThan(0);
+      expect(JSON.stringify(body)).not.toContain(String(line?.['err']));
     } finally {
       await kit.close();
     }
@@ -88,12 +108,19 @@ describe('rate limits', () => {
     kit = await makeKit({
       patch: (app) => ({
         ...app,
-        limiter: { ...app.limiter, consume: () => Promise.reject(limiterUnavailable('consume', new Error('ECONNREFUSED'))) },
+        limiter: { ...app.limiter, consume: () => Promise.reject(limiterUnavailable('consume', new Error('connect ECONNREFUSED 10.9.8.7:6379'))) },
       }),
+      logger,
     });
     const response = await kit.inject({ method: 'GET', url: '/api/credits/alice', headers: await kit.as('alice') });
-    problemOf(response, 503, 'rate-limiter-unavailable');
+    const body = problemOf(response, 503, 'rate-limiter-unavailable');
     expect(response.headers['retry-after']).toBe('1');
+    expect(JSON.stringify(body)).not.toContain('10.9.8.7');
+    expect(requestLine(response.headers['x-request-id'])).toMatchObject({
+      level: 40,
+      status: 503,
+      err: 'rate limiter unavailable during consume: connect ECONNREFUSED 10.9.8.7:6379',
+    });
   });
 
   it('503 session-store-unavailable when the idempotency store is down, and nothing is charged', async () => {
@@ -103,6 +130,7 @@ describe('rate limits', () => {
         ...app,
         sessions: { ...app.sessions, idempotency: { ...app.sessions.idempotency, putIfAbsent: () => Promise.reject(storeUnavailable('idempotency.putIfAbsent', new Error('down'))) } },
       }),
+      logger,
     });
     await kit.grant('alice', 10);
     const response = await kit.inject({
@@ -113,6 +141,8 @@ describe('rate limits', () => {
     });
     problemOf(response, 503, 'session-store-unavailable');
     expect((await kit.app.ledger.balance('alice')).balance).toBe(10);
+    expect(requestLine(response.headers['x-request-id'])).toMatchObject({ level: 40, status: 503, userId: 'alice' });
+    expect(String(requestLine(response.headers['x-request-id'])?.['err'])).toContain('down');
   });
 
   it('500 internal-error for a bug, without leaking its message', async () => {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { makeLogger } from '../../../adapters/logging.js';
 import { history } from '../../../application/credits/queries.js';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
 import type { FailingStore } from '../../support/failingStore.js';
@@ -13,10 +15,17 @@ import { json, makeKit, problemOf } from './httpKit.js';
  */
 let kit: Kit;
 let failing: FailingStore;
+const lines: Record<string, unknown>[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
 
 beforeAll(async () => {
   failing = makeFailingStore(makeMemoryEventStore());
-  kit = await makeKit({ overrides: { store: failing } });
+  kit = await makeKit({ overrides: { store: failing }, logger: makeLogger('info', sink) });
 });
 afterAll(async () => kit.close());
 
@@ -33,6 +42,10 @@ describe('event store outages on REST', () => {
       const body = problemOf(response, 503, 'event-store-unavailable');
       expect(response.headers['retry-after']).toBe('2');
       expect(JSON.stringify(body)).not.toContain('ECONNREFUSED');
+      // The client is not told the driver's reason; the operator is, on the request's own line, as a warning.
+      const line = lines.find((l) => l['msg'] === 'request' && l['requestId'] === response.headers['x-request-id']);
+      expect(line).toMatchObject({ level: 40, status: 503, userId: 'olga' });
+      expect(String(line?.['err'])).toMatch(/^event store unavailable during readStream: connect ECONNREFUSED \(simulated readStream failure\)/);
     } finally {
       failing.up();
     }
@@ -50,5 +63,44 @@ describe('event store outages on REST', () => {
     expect(json(retry)).toMatchObject({ balance: 46 });
     const deducted = (await history(kit.app.store, 'pavel')).items.filter((e) => e.type === 'CreditsDeducted');
     expect(deducted).toHaveLength(1);
+  });
+});
+
+describe('event store outages on the compatible APIs', () => {
+  const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 };
+  const holdFails = (userId: string) => failing.failNext('append', 1, (stream, types) => stream === `account-${userId}` && types.includes('CreditsReserved'));
+
+  it('OpenAI API, plain and streamed: 503 service_unavailable with Retry-After (the SDKs retry it), the reason in the log only', async () => {
+    await kit.grant('quinn', 1_000_000);
+    for (const stream of [false, true]) {
+      holdFails('quinn');
+      const response = await kit.inject({ method: 'POST', url: '/v1/chat/completions', headers: await kit.as('quinn'), payload: { ...body, stream } });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toBe('2');
+      expect(response.headers['x-should-retry']).toBeUndefined();
+      expect(JSON.parse(response.payload)).toEqual({ error: { message: 'The ledger is unavailable; try again shortly.', type: 'server_error', param: null, code: 'service_unavailable' } });
+      expect(response.payload).not.toContain('ECONNREFUSED');
+    }
+    const warned = lines.filter((l) => l['msg'] === 'compatible completion refused: a store is unavailable');
+    expect(warned.length).toBeGreaterThanOrEqual(2);
+    expect(String(warned.at(-1)?.['err'])).toContain('simulated append failure');
+    expect(lines.some((l) => l['msg'] === 'compatible completion failed unexpectedly')).toBe(false);
+    // Once the store answers, the same request is served.
+    const served = await kit.inject({ method: 'POST', url: '/v1/chat/completions', headers: await kit.as('quinn'), payload: body });
+    expect(served.statusCode).toBe(200);
+  });
+
+  it('Anthropic API: 529 overloaded_error with Retry-After', async () => {
+    await kit.grant('rhea', 1_000_000);
+    holdFails('rhea');
+    const response = await kit.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: await kit.as('rhea'),
+      payload: { model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] },
+    });
+    expect(response.statusCode).toBe(529);
+    expect(response.headers['retry-after']).toBe('2');
+    expect(JSON.parse(response.payload)).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'The ledger is unavailable; try again shortly.' } });
   });
 });

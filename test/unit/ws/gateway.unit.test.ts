@@ -21,11 +21,12 @@ const setup = (limits: Partial<Parameters<typeof makeGateway>[0]['limits']> = {}
       }),
   };
   const errors: string[] = [];
+  const infos: { fields: Record<string, unknown>; message: string }[] = [];
   const gateway = makeGateway({
     completion,
     checkModel: (_p, model) => (model === 'gpt-4o-mini' ? undefined : `unknown model ${model}`),
     resume: makeResumeBuffer({ windowMs: 60_000, maxBytesPerUser: 1 << 20, maxRequestsPerUser: 64, maxBytesTotal: 1 << 24 }, Date.now),
-    logger: { ...silentLogger, error: (_f, m) => errors.push(m) },
+    logger: { ...silentLogger, error: (_f, m) => errors.push(m), info: (f, m) => infos.push({ fields: f as Record<string, unknown>, message: m }) },
     now: Date.now,
     limits: { maxConnectionsPerUser: 2, maxInflightPerConnection: 4, maxBufferedBytes: 1_000, ...limits },
   });
@@ -42,7 +43,7 @@ const setup = (limits: Partial<Parameters<typeof makeGateway>[0]['limits']> = {}
   };
   const request = (id: string) => JSON.stringify({ id, type: 'chat', model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], stream: true });
   const tick = () => new Promise((r) => setImmediate(r));
-  return { gateway, calls, peer, request, tick, errors };
+  return { gateway, calls, peer, request, tick, errors, infos };
 };
 
 describe('gateway rules', () => {
@@ -148,6 +149,20 @@ describe('gateway rules', () => {
     expect(a.p.sent.at(-1)).toMatchObject({ id: 'r', type: 'error', error: { code: 'INTERNAL', retryable: true, message: 'internal error' } });
     expect(errors).toContain('completion failed unexpectedly');
     expect(gateway.stats().inFlight).toBe(0);
+  });
+
+  it('a rate limiter outage: the client hears SERVICE_UNAVAILABLE, retryable; the request line keeps the reason', async () => {
+    const { gateway, calls, peer, request, tick, infos } = setup();
+    const a = peer();
+    const conn = gateway.connect('u', undefined, a.api);
+    if (conn === undefined) throw new Error('refused');
+    gateway.message(conn, request('r'));
+    const reason = 'rate limiter unavailable during consume: connect ECONNREFUSED 10.1.2.3:6379';
+    calls[0]?.finish(E.left({ _tag: 'LimiterUnavailable', message: reason }));
+    await tick();
+    expect(a.p.sent.at(-1)).toMatchObject({ id: 'r', type: 'error', error: { code: 'SERVICE_UNAVAILABLE', retryable: true } });
+    expect(JSON.stringify(a.p.sent)).not.toContain('10.1.2.3');
+    expect(infos.find((i) => i.message === 'llm request')?.fields).toMatchObject({ requestId: 'r', outcome: 'SERVICE_UNAVAILABLE', err: reason });
   });
 
   it('checks the model before anything else is asked', () => {
