@@ -34,8 +34,13 @@ export type DoneEvent = {
   readonly provider: string;
   readonly model: string;
   readonly ended: 'completed' | 'stopped';
+  /** When the gateway itself stopped the stream: `holdLost`, `holdNotExtended`, `streamMax` (docs/protocol.md). */
+  readonly stopReason?: string;
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number; readonly totalTokens: number };
-  readonly credits: { readonly charged: number; readonly balance: number; readonly available: number };
+  /** `pending: true`: the settle is not written yet (the ledger's store is down); `charged` is what it will charge, once. */
+  readonly credits: { readonly charged: number; readonly balance: number; readonly available: number; readonly pending?: true };
+  /** Where the settlement sits in the ledger's Merkle log, to prove later (docs/audit.md). */
+  readonly receipt?: { readonly position: number; readonly leafHash: string };
 };
 
 /** An error frame from the gateway, or a client-side failure (CONNECTION_LOST, CLIENT_CLOSED). */

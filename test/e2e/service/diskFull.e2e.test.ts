@@ -3,7 +3,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as ClientModuleNs from '../../../adapters/ws/client.js';
+
+type ClientModule = typeof ClientModuleNs;
 
 /**
  * The compiled service on a SQLite ledger whose disk fills up, from outside:
@@ -12,7 +15,8 @@ import { fileURLToPath } from 'node:url';
  * retryable 503 (REST, the OpenAI-compatible API), the operator gets the
  * reason in the log, nothing is charged without an answer or twice, and once
  * the space is back the same requests succeed, the usage projection catches
- * up and the audit passes.
+ * up and the audit passes. A WebSocket stream whose hold was taken before the
+ * disk filled is delivered whole and settled once space is back (`pending`).
  *
  * Mounting needs root (CAP_SYS_ADMIN), as on CI; where it is refused the
  * suite says so and is skipped, except under CI=true, where it fails.
@@ -55,6 +59,7 @@ const fillUp = (path: string): number => {
 suite('compiled service on a full disk (SQLite)', () => {
   let child: ChildProcess;
   let rest = '';
+  let websocket = '';
   let output = '';
   const env = () => ({
     ...process.env,
@@ -63,7 +68,8 @@ suite('compiled service on a full disk (SQLite)', () => {
     PORT: '0',
     WS_PORT: '0',
     HOST: '127.0.0.1',
-    SCRIPTED_CHUNK_DELAY_MS: '1',
+    // Slow enough that a stream is still running while the test fills the disk under it.
+    SCRIPTED_CHUNK_DELAY_MS: '20',
     RATE_LIMIT_REQUESTS_PER_MIN: '100000',
   });
   const ledger = (args: string[]) => {
@@ -79,6 +85,7 @@ suite('compiled service on a full disk (SQLite)', () => {
   beforeAll(async () => {
     if (!existsSync(entry)) throw new Error('dist/ is missing: run "npm run build" (npm ci does it)');
     expect(ledger(['grant', 'dana', '1000000', '--id', 'welcome']).code).toBe(0);
+    expect(ledger(['grant', 'wes', '1000000', '--id', 'welcome']).code).toBe(0);
     child = spawn(process.execPath, [entry], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -87,7 +94,7 @@ suite('compiled service on a full disk (SQLite)', () => {
         output += d.toString();
         for (const line of output.split('\n')) {
           if (!line.includes('credit ledger gateway started')) continue;
-          rest = (JSON.parse(line) as { rest: string }).rest;
+          ({ rest, websocket } = JSON.parse(line) as { rest: string; websocket: string });
           clearTimeout(timer);
           resolve();
         }
@@ -106,6 +113,80 @@ suite('compiled service on a full disk (SQLite)', () => {
     if (existsSync(mountPoint)) rmdirSync(mountPoint);
   });
 
+  /** The first log line that matches, waiting up to 5 s: the service's stdout reaches this process after its answers. */
+  const logLine = async (match: (line: Record<string, unknown>) => boolean) => {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const found = logLines().find(match);
+      if (found !== undefined || Date.now() > deadline) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const balanceOf = async (userId: string, token: string) =>
+    ((await (await fetch(`${rest}/api/credits/${userId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { balance: number; held: number });
+
+  /** Deducts 1 credit per request, new keys, until one is refused; how many were charged, and the refusal. */
+  const deductUntilRefused = async (token: string, prefix: string) => {
+    let charged = 0;
+    for (let i = 0; i < 5000; i++) {
+      const key = `${prefix}-${i}`;
+      const response = await fetch(`${rest}/api/credits/deduct`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ credits: 1, service: 'sora2' }),
+      });
+      if (response.status === 200) charged += 1;
+      else return { charged, refused: { key, response } };
+    }
+    throw new Error('the disk never filled up');
+  };
+
+  it('a WebSocket stream held before the disk filled is delivered whole, told its settle is pending, and charged once space is back', async () => {
+    const token = ledger(['token', 'wes']).body['token'] as string;
+    const { connectGateway } = (await import(pathToFileURL(join(root, 'dist/adapters/ws/client.js')).href)) as ClientModule;
+    const gateway = await connectGateway({ url: websocket, token });
+    const filler = join(mountPoint, 'filler');
+    try {
+      const answer = gateway.complete({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me about ledgers.' }], maxTokens: 60 });
+      let text = '';
+      let deducted = 0;
+      for await (const chunk of answer) {
+        if (text === '') {
+          // The hold is durable (no chunk comes before it). Now the disk fills, and SQLite's spare room is used up.
+          fillUp(filler);
+          const { charged, refused } = await deductUntilRefused(token, 'ws');
+          deducted = charged;
+          expect(refused.response.status).toBe(503);
+        }
+        text += chunk.data;
+      }
+      const done = await answer.done;
+      expect(text.length).toBeGreaterThan(0);
+      expect(done.credits.pending).toBe(true);
+      expect(done.credits.charged).toBeGreaterThan(0);
+      const warned = await logLine((l) => l['msg'] === 'settlement not written; retrying in the background');
+      expect(String(warned?.['err'])).toContain('database or disk is full');
+
+      // Space is back: the background retry writes the settle, once.
+      rmSync(filler);
+      const expected = 1_000_000 - deducted - done.credits.charged;
+      const deadline = Date.now() + 20_000;
+      let balance = await balanceOf('wes', token);
+      while (Date.now() < deadline && (balance.balance !== expected || balance.held !== 0)) {
+        await new Promise((r) => setTimeout(r, 200));
+        balance = await balanceOf('wes', token);
+      }
+      expect(balance).toMatchObject({ balance: expected, held: 0 });
+      expect(await logLine((l) => l['msg'] === 'pending settlement written')).toBeDefined();
+      const health = (await (await fetch(`${rest}/health`)).json()) as { background: { gauges: Record<string, number> } };
+      expect(health.background.gauges['settlements.pending']).toBe(0);
+    } finally {
+      rmSync(filler, { force: true });
+      await gateway.close();
+    }
+  }, 60_000);
+
   it('answers 503 while SQLite cannot write, logs why, charges exactly what it answered, and recovers when space is back', async () => {
     const token = ledger(['token', 'dana']).body['token'] as string;
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -115,16 +196,10 @@ suite('compiled service on a full disk (SQLite)', () => {
     const filler = join(mountPoint, 'filler');
     expect(fillUp(filler)).toBeGreaterThan(0);
 
-    // SQLite reuses space it already has (the WAL restarts from its beginning after a checkpoint),
-    // so a few writes may still succeed; the first one that needs a new page fails.
-    let charged = 0;
-    let refused: { key: string; response: Response } | undefined;
-    for (let i = 0; i < 5000 && refused === undefined; i++) {
-      const response = await deduct(`full-${i}`);
-      if (response.status === 200) charged += 1;
-      else refused = { key: `full-${i}`, response };
-    }
-    if (refused === undefined) throw new Error('the disk never filled up');
+    // SQLite may still have room in pages it already holds, so a few writes may succeed; the first that needs a new page fails.
+    const full = await deductUntilRefused(token, 'full');
+    let charged = full.charged;
+    const refused = full.refused;
     expect(refused.response.status).toBe(503);
     expect(refused.response.headers.get('retry-after')).toBe('2');
     const problem = (await refused.response.json()) as Record<string, unknown>;
@@ -141,7 +216,7 @@ suite('compiled service on a full disk (SQLite)', () => {
     expect(((await chat.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
 
     // The operator reads the reason on the request's own line.
-    const line = logLines().find((l) => l['msg'] === 'request' && l['requestId'] === refused?.response.headers.get('x-request-id'));
+    const line = await logLine((l) => l['msg'] === 'request' && l['requestId'] === refused.response.headers.get('x-request-id'));
     expect(line).toMatchObject({ level: 40, status: 503, userId: 'dana' });
     expect(String(line?.['err'])).toContain('database or disk is full');
 
@@ -152,8 +227,7 @@ suite('compiled service on a full disk (SQLite)', () => {
     charged += 1;
     const again = await deduct(refused.key);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    const balance = (await (await fetch(`${rest}/api/credits/dana`, { headers: auth })).json()) as { balance: number };
-    expect(balance.balance).toBe(1_000_000 - charged);
+    expect((await balanceOf('dana', token)).balance).toBe(1_000_000 - charged);
 
     // The usage projection, which wrote to the same disk, catches up by itself.
     const deadline = Date.now() + 20_000;
