@@ -17,11 +17,12 @@ const noDirectorySync = new Set(['EINVAL', 'EISDIR', 'EBADF', 'EPERM', 'ENOTSUP'
 /**
  * Replaces `path` with `text` so that, after a crash or a power loss at any
  * point, the file holds either its old or its new text, and the new one once
- * this resolves: the text is written to `<path>.tmp` and flushed to disk,
+ * this resolves: the text is written to `<path>.<pid>.tmp` and flushed to disk,
  * renamed over `path`, and the directory (which holds the rename) is flushed.
  */
 export const writeFileDurably = async (path: string, text: string, mode = 0o600, fs: DurableFs = nodeFs): Promise<void> => {
-  const temporary = `${path}.tmp`;
+  // Per process: two processes replacing the same file (two services on one ledger) never write into one temporary file.
+  const temporary = `${path}.${process.pid}.tmp`;
   const file = await fs.open(temporary, 'w', mode);
   try {
     await file.writeFile(text);

@@ -1,7 +1,8 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Checkpoint } from '../../application/checkpoints/checkpoint.js';
 import type { CheckpointStore } from '../../application/ports/checkpointStore.js';
+import { writeFileDurably } from '../fileDurable.js';
 
 /**
  * Signed checkpoints in a sidecar beside the store: `<base>.latest` holds the
@@ -9,11 +10,16 @@ import type { CheckpointStore } from '../../application/ports/checkpointStore.js
  * ever made, one JSON line each ({ size, root, note }). Checkpoints are
  * signed, so the file needs no protection beyond the store's own: altering
  * one only breaks its signature, and an auditor keeps their own copies.
+ * `.latest` is flushed to disk before it replaces the old one, so a crash
+ * leaves the old note or the new one; an empty file (left by a crash on a
+ * file system that does not order the two) counts as no checkpoint, and the
+ * log signs a fresh one, rather than serving an empty note.
  */
 export const makeCheckpointFile = (base: string): CheckpointStore => ({
   latest: async () => {
     try {
-      return await readFile(`${base}.latest`, 'utf8');
+      const note = await readFile(`${base}.latest`, 'utf8');
+      return note.trim() === '' ? undefined : note;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -23,8 +29,6 @@ export const makeCheckpointFile = (base: string): CheckpointStore => ({
     await mkdir(dirname(base), { recursive: true });
     const line = JSON.stringify({ size: checkpoint.size, root: Buffer.from(checkpoint.root).toString('base64'), note });
     await appendFile(`${base}.log`, `${line}\n`);
-    const temporary = `${base}.latest.${process.pid}.tmp`;
-    await writeFile(temporary, note);
-    await rename(temporary, `${base}.latest`);
+    await writeFileDurably(`${base}.latest`, note, 0o644);
   },
 });

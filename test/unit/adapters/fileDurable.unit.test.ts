@@ -28,11 +28,11 @@ describe('writeFileDurably', () => {
     const { fs, ops } = recordingFs();
     await writeFileDurably('/w/state.json', '{"size":3}\n', 0o600, fs);
     expect(ops).toEqual([
-      'open /w/state.json.tmp w 600',
-      'write /w/state.json.tmp "{\\"size\\":3}\\n"',
-      'sync /w/state.json.tmp',
-      'close /w/state.json.tmp',
-      'rename /w/state.json.tmp /w/state.json',
+      `open /w/state.json.${process.pid}.tmp w 600`,
+      `write /w/state.json.${process.pid}.tmp "{\\"size\\":3}\\n"`,
+      `sync /w/state.json.${process.pid}.tmp`,
+      `close /w/state.json.${process.pid}.tmp`,
+      `rename /w/state.json.${process.pid}.tmp /w/state.json`,
       'open /w r',
       'sync /w',
       'close /w',
@@ -40,10 +40,10 @@ describe('writeFileDurably', () => {
   });
 
   it('never renames text that could not be flushed: the old file stays', async () => {
-    const { fs, ops } = recordingFs('sync /w/state.json.tmp');
-    await expect(writeFileDurably('/w/state.json', 'new', 0o600, fs)).rejects.toThrow('sync /w/state.json.tmp failed');
+    const { fs, ops } = recordingFs(`sync /w/state.json.${process.pid}.tmp`);
+    await expect(writeFileDurably('/w/state.json', 'new', 0o600, fs)).rejects.toThrow(`sync /w/state.json.${process.pid}.tmp failed`);
     expect(ops.some((op) => op.startsWith('rename'))).toBe(false);
-    expect(ops.at(-1)).toBe('close /w/state.json.tmp');
+    expect(ops.at(-1)).toBe(`close /w/state.json.${process.pid}.tmp`);
   });
 
   it('accepts a file system that cannot flush a directory, and fails on a real error there', async () => {
