@@ -5,6 +5,7 @@ import { openCheckpoint, signCheckpoint, type Checkpoint } from '../../applicati
 import { parseVkey, type VerifierKey } from '../../application/checkpoints/note.js';
 import { eventLeafText } from '../../application/merkle/eventLeaf.js';
 import { HASH_BYTES, leafHash, sameHash, toBase64, toHex } from '../../application/merkle/hashing.js';
+import { checkHistory } from '../../application/merkle/ledgerLog.js';
 import { makeMerkleTree, type MerkleTree } from '../../application/merkle/tree.js';
 import { verifyConsistency, verifyInclusion } from '../../application/merkle/verify.js';
 import type { EventStore } from '../../application/ports/eventStore.js';
@@ -12,6 +13,7 @@ import { loadConfig } from '../config.js';
 import { openEventStore } from '../eventstore/fromUrl.js';
 import { ed25519Verify } from '../ledger/ed25519.js';
 import { ledgerSetup } from '../ledger/ledgerSetup.js';
+import { historyProblem } from '../ledger/runLedgerLog.js';
 import type { Io, Parsed } from './args.js';
 import { integer, positional, required, UsageError } from './args.js';
 import { runWitness } from './witnessCommand.js';
@@ -70,6 +72,12 @@ const key = (p: Parsed, io: Io): number => {
 const checkpoint = async (p: Parsed, io: Io): Promise<number> => {
   const setup = setupFor(io);
   const { tree } = await withStore(io, readLog);
+  // As the service does at start-up: never sign a history inconsistent with the newest checkpoint saved before.
+  const problem = historyProblem(checkHistory(await setup.checkpoints.latest(), tree, setup.signer, setup.origin), setup.checkpointBase);
+  if (problem !== undefined) {
+    io.err(`refused: ${problem}`);
+    return 1;
+  }
   const signed: Checkpoint = { origin: setup.origin, size: tree.size(), root: tree.root() };
   const note = signCheckpoint(signed, setup.signer);
   await setup.checkpoints.save(note, signed);

@@ -1,4 +1,6 @@
-import { checkpointText, signCheckpoint, type Checkpoint } from '../checkpoints/checkpoint.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { checkpointText, parseCheckpointText, signCheckpoint, type Checkpoint } from '../checkpoints/checkpoint.js';
+import { ALG_ED25519, keyId, parseNote } from '../checkpoints/note.js';
 import type { CheckpointStore } from '../ports/checkpointStore.js';
 import type { EventStore, RecordedEvent, Subscription } from '../ports/eventStore.js';
 import type { HashedRange, HashedReads } from '../ports/hashedReads.js';
@@ -6,7 +8,7 @@ import type { NoteSigner } from '../ports/signer.js';
 import type { Supervisor } from '../supervisor.js';
 import { eventLeafHash } from './eventLeaf.js';
 import { HASH_BYTES, toHex, type Hash } from './hashing.js';
-import { makeMerkleTree } from './tree.js';
+import { makeMerkleTree, type MerkleTree } from './tree.js';
 
 /**
  * The ledger's Merkle log, kept by a follower of the global order: a
@@ -42,6 +44,39 @@ export type LedgerLogDeps = {
   readonly supervisor?: Pick<Supervisor, 'resubscribe'>;
 };
 
+/**
+ * The newest checkpoint this log saved, against the tree rebuilt from the
+ * store at start-up. `rolledBack` (the store holds fewer events than that
+ * checkpoint committed to) and `rewritten` (the first `size` events no longer
+ * hash to its root) mean the store was restored from an older copy, cut, or
+ * edited: signing a checkpoint now would put two inconsistent histories under
+ * one key, which is exactly what witnesses and auditors must catch a log
+ * doing. `none`: nothing saved, or saved under another origin or key (a new
+ * log identity).
+ */
+export type HistoryCheck =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'consistent'; readonly saved: number; readonly size: number }
+  | { readonly kind: 'rolledBack'; readonly saved: number; readonly size: number }
+  | { readonly kind: 'rewritten'; readonly saved: number; readonly size: number }
+  | { readonly kind: 'unreadable'; readonly reason: string };
+
+/** A saved checkpoint note against `tree` as it is now (HistoryCheck); `signer` and `origin` say which log is this one. */
+export const checkHistory = (saved: string | undefined, tree: Pick<MerkleTree, 'size' | 'root'>, signer: NoteSigner, origin: string): HistoryCheck => {
+  if (saved === undefined) return { kind: 'none' };
+  const note = parseNote(saved);
+  if (E.isLeft(note)) return { kind: 'unreadable', reason: note.left };
+  const ours = keyId(signer.name, ALG_ED25519, signer.publicKey);
+  const signedByUs = note.right.signatures.some((sig) => sig.name === signer.name && Buffer.from(sig.keyId).equals(Buffer.from(ours)));
+  const checkpoint = parseCheckpointText(note.right.text);
+  if (E.isLeft(checkpoint)) return { kind: 'unreadable', reason: checkpoint.left };
+  if (!signedByUs || checkpoint.right.origin !== origin) return { kind: 'none' };
+  const { size: savedSize, root } = checkpoint.right;
+  const size = tree.size();
+  if (savedSize > size) return { kind: 'rolledBack', saved: savedSize, size };
+  return Buffer.from(tree.root(savedSize)).equals(Buffer.from(root)) ? { kind: 'consistent', saved: savedSize, size } : { kind: 'rewritten', saved: savedSize, size };
+};
+
 export type InclusionAnswer = { readonly position: number; readonly leafIndex: number; readonly treeSize: number; readonly leafHash: string; readonly proof: string[] };
 
 export class LogRangeError extends Error {}
@@ -52,9 +87,12 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
   let signedSize = -1;
   let latestNote: string | undefined;
   let subscription: Subscription | undefined;
+  // False only while `start` catches up: nothing is signed before the history check has been passed.
+  let signing = true;
   const waiters = new Set<{ position: number; resolve: () => void }>();
 
   const checkpointNow = async (): Promise<string> => {
+    if (!signing) throw new Error('ledger log: no checkpoint is signed before start-up has checked the history');
     const size = tree.size();
     if (size === signedSize && latestNote !== undefined) return latestNote;
     const checkpoint: Checkpoint = { origin: deps.origin, size, root: tree.root(size) };
@@ -70,7 +108,7 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
     tree.append(leaf);
     positions.push(position);
     for (const waiter of waiters) if (waiter.position <= position) waiter.resolve();
-    return tree.size() - Math.max(signedSize, 0) >= deps.checkpointEvery;
+    return signing && tree.size() - Math.max(signedSize, 0) >= deps.checkpointEvery;
   };
 
   const onEvent = async (event: RecordedEvent) => {
@@ -89,6 +127,8 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
     const options = { onError, ...(last === undefined ? {} : { after: last }) };
     return deps.hashedReads === undefined ? deps.store.subscribeToAll(onEvent, options) : deps.hashedReads.subscribeToLeafHashes(onRange, options);
   };
+
+  let history: HistoryCheck = { kind: 'none' };
 
   /** Leaf index of a store position, by binary search (positions increase). */
   const indexOf = (position: number): number | undefined => {
@@ -111,12 +151,30 @@ export const makeLedgerLog = (deps: LedgerLogDeps) => {
   };
 
   return {
-    start: async (): Promise<void> => {
-      latestNote = await deps.checkpoints.latest();
+    /**
+     * Catches the tree up with the store, then checks it against the newest
+     * saved checkpoint (HistoryCheck) and hands the result to `beforeSigning`,
+     * which may throw to refuse it (the subscription is then stopped and
+     * `start` rejects). Nothing is signed while this runs.
+     */
+    start: async (options: { readonly beforeSigning?: (history: HistoryCheck) => void } = {}): Promise<void> => {
+      const saved = await deps.checkpoints.latest();
+      latestNote = saved;
       const onError = (error: unknown) => deps.onError?.(error);
+      signing = false;
       subscription = deps.supervisor === undefined ? open(onError) : deps.supervisor.resubscribe('ledger log', open);
-      await subscription.caughtUp;
+      try {
+        await subscription.caughtUp;
+        history = checkHistory(saved, tree, deps.signer, deps.origin);
+        options.beforeSigning?.(history);
+      } catch (error) {
+        await subscription.stop();
+        throw error;
+      }
+      signing = true;
     },
+    /** How the store, as `start` found it, relates to the newest checkpoint saved before. */
+    history: (): HistoryCheck => history,
     stop: async () => {
       await subscription?.stop();
       for (const waiter of waiters) waiter.resolve();
