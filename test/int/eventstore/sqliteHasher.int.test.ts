@@ -155,7 +155,8 @@ describe('sqlite hashing thread', () => {
       for (let n = 0; n <= size; n++) expect(toHex(threaded.log.root(n))).toBe(toHex(plain.log.root(n)));
       expect(threaded.log.inclusion(last)).toEqual(plain.log.inclusion(last));
       expect(threaded.saved).toEqual(plain.saved);
-      expect(threaded.saved.length).toBeGreaterThan(3);
+      // Signed as the live appends crossed each multiple of 5 (nothing is signed while a log catches up at start).
+      expect(threaded.saved.length).toBeGreaterThanOrEqual(3);
     } finally {
       await plain.log.stop();
       await threaded.log.stop();
