@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { makeLogger } from '../../../adapters/logging.js';
+import { capturingLogger } from '../../support/logCapture.js';
 import { startService } from '../../../adapters/main.js';
 import { StartupError } from '../../../adapters/system/startupError.js';
 import { ledgerBin, writeSigningKey } from './auditorKit.js';
@@ -86,14 +85,8 @@ describe('a store changed under a stopped service', () => {
     const env = envFor('dev', false);
     await runOnce(env);
     edit(env, 'DELETE FROM events WHERE position >= 2');
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const service = await startService({ ...env, LOG_LEVEL: 'info' }, { logger: makeLogger('info', sink) });
+    const { lines, logger } = capturingLogger();
+    const service = await startService({ ...env, LOG_LEVEL: 'info' }, { logger });
     try {
       expect(service.app.ledgerLog.history()).toMatchObject({ kind: 'rolledBack', size: 2 });
       const line = lines.find((l) => String(l['msg']).includes('fewer than'));

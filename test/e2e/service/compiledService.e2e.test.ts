@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type * as ClientModuleNs from '../../../adapters/ws/client.js';
+import { repoRootDir, startCompiledService } from '../../support/compiledService.js';
 
 type ClientModule = typeof ClientModuleNs;
 
@@ -14,15 +15,14 @@ type ClientModule = typeof ClientModuleNs;
  * file, a stream through the bundled client, and a clean SIGTERM.
  * `npm ci` builds dist/ (the prepare script); run `npm run build` after changes.
  */
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const entry = join(root, 'dist/adapters/main.js');
+const root = repoRootDir;
 
 describe('compiled service (npm start)', () => {
   let dir: string;
   let child: ChildProcess;
   let rest = '';
   let websocket = '';
-  let output = '';
+  let output = () => '';
   const env = () => ({ ...process.env, EVENT_STORE: `sqlite:${join(dir, 'ledger.db')}`, JWT_SECRET: 's'.repeat(40), PORT: '0', WS_PORT: '0', HOST: '127.0.0.1', SCRIPTED_CHUNK_DELAY_MS: '1' });
   const ledger = (args: string[]) => {
     const r = spawnSync(process.execPath, [join(root, 'bin/ledger.js'), ...args, '--json'], { env: env(), encoding: 'utf8' });
@@ -30,25 +30,8 @@ describe('compiled service (npm start)', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(entry)) throw new Error('dist/ is missing: run "npm run build" (npm ci does it)');
     dir = mkdtempSync(join(tmpdir(), 'compiled-'));
-    child = spawn(process.execPath, [entry], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      // Generous: CI runs this on Node 22 and 24 too, beside other work on two cores.
-      const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-        for (const line of output.split('\n')) {
-          if (!line.includes('credit ledger gateway started')) continue;
-          const parsed = JSON.parse(line) as { rest: string; websocket: string };
-          rest = parsed.rest;
-          websocket = parsed.websocket;
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    ({ child, rest, websocket, output } = await startCompiledService(env()));
   }, 70_000);
 
   afterAll(() => {
@@ -75,6 +58,6 @@ describe('compiled service (npm start)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(ledger(['audit']).body).toMatchObject({ ok: true, violations: [] });
-    expect(output).not.toContain(token);
+    expect(output()).not.toContain(token);
   }, 60_000);
 });

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type * as ClientModuleNs from '../../../adapters/ws/client.js';
+import { repoRootDir, startCompiledService } from '../../support/compiledService.js';
 
 type ClientModule = typeof ClientModuleNs;
 
@@ -22,10 +23,9 @@ type ClientModule = typeof ClientModuleNs;
  * Mounting needs root (CAP_SYS_ADMIN), as on CI; where it is refused the
  * suite says so and is skipped, except under CI=true, where it fails.
  */
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = repoRootDir;
 // Idempotency keys of this run only: with REDIS_URL set (CI) the service keeps keys in a Redis shared by every run for 25 hours.
 const run = randomUUID();
-const entry = join(root, 'dist/adapters/main.js');
 
 const mountPoint = mkdtempSync(join(tmpdir(), 'disk-full-'));
 const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { encoding: 'utf8' });
@@ -63,7 +63,7 @@ suite('compiled service on a full disk (SQLite)', () => {
   let child: ChildProcess;
   let rest = '';
   let websocket = '';
-  let output = '';
+  let output = () => '';
   const env = () => ({
     ...process.env,
     EVENT_STORE: `sqlite:${join(mountPoint, 'ledger.db')}`,
@@ -80,29 +80,15 @@ suite('compiled service on a full disk (SQLite)', () => {
     return { code: r.status, body: JSON.parse(r.stdout.trim() || '{}') as Record<string, unknown>, stderr: r.stderr };
   };
   const logLines = () =>
-    output
+    output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   beforeAll(async () => {
-    if (!existsSync(entry)) throw new Error('dist/ is missing: run "npm run build" (npm ci does it)');
     expect(ledger(['grant', 'dana', '1000000', '--id', 'welcome']).code).toBe(0);
     expect(ledger(['grant', 'wes', '1000000', '--id', 'welcome']).code).toBe(0);
-    child = spawn(process.execPath, [entry], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 60_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-        for (const line of output.split('\n')) {
-          if (!line.includes('credit ledger gateway started')) continue;
-          ({ rest, websocket } = JSON.parse(line) as { rest: string; websocket: string });
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    ({ child, rest, websocket, output } = await startCompiledService(env()));
   }, 70_000);
 
   afterAll(async () => {

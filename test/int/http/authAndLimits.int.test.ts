@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
-import { makeLogger } from '../../../adapters/logging.js';
+import { capturingLogger } from '../../support/logCapture.js';
 import { limiterUnavailable } from '../../../application/ports/rateLimiter.js';
 import { storeUnavailable } from '../../../application/ports/sessionStore.js';
 import { makeTestKey, signWith, unsecuredToken } from '../../support/jwks.js';
@@ -10,16 +9,7 @@ import { json, makeKit, problemOf, SECRET } from './httpKit.js';
 const checkBody = { credits: 1, service: 'llm' };
 
 /** Log lines of the kits that pass `logger`, to check that a 503's reason reaches the operator (and not the client). */
-const lines: Record<string, unknown>[] = [];
-const logger = makeLogger(
-  'info',
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  }),
-);
+const { lines, logger } = capturingLogger();
 const requestLine = (requestId: unknown) => lines.find((l) => l['msg'] === 'request' && l['requestId'] === requestId);
 
 describe('bearer JWT authentication', () => {

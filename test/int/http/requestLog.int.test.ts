@@ -1,21 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
-import { makeLogger } from '../../../adapters/logging.js';
+import { capturingLogger } from '../../support/logCapture.js';
 import type { Kit } from './httpKit.js';
 import { makeKit } from './httpKit.js';
 
 /** The request line: method, route, status, duration, remote address, user id, request id (and no token). */
-const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { lines, logger } = capturingLogger();
 
 let kit: Kit;
 beforeAll(async () => {
-  kit = await makeKit({ logger: makeLogger('info', sink) });
+  kit = await makeKit({ logger });
   await kit.grant('carol', 500);
 });
 afterAll(() => kit.close());

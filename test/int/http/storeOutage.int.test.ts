@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
-import { makeLogger } from '../../../adapters/logging.js';
+import { capturingLogger } from '../../support/logCapture.js';
 import { history } from '../../../application/credits/queries.js';
 import { makeMemoryEventStore } from '../../../adapters/eventstore/memory/memoryEventStore.js';
 import type { FailingStore } from '../../support/failingStore.js';
@@ -15,17 +14,11 @@ import { json, makeKit, problemOf } from './httpKit.js';
  */
 let kit: Kit;
 let failing: FailingStore;
-const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { lines, logger } = capturingLogger();
 
 beforeAll(async () => {
   failing = makeFailingStore(makeMemoryEventStore());
-  kit = await makeKit({ overrides: { store: failing }, logger: makeLogger('info', sink) });
+  kit = await makeKit({ overrides: { store: failing }, logger });
 });
 afterAll(async () => kit.close());
 
