@@ -11,18 +11,21 @@ export type DurableFs = { readonly open: typeof open; readonly rename: typeof re
 
 const nodeFs: DurableFs = { open, rename };
 
+let temporaryCount = 0;
+
 /** Platforms and file systems that cannot fsync a directory say so with one of these; the rename is still atomic there. */
 const noDirectorySync = new Set(['EINVAL', 'EISDIR', 'EBADF', 'EPERM', 'ENOTSUP']);
 
 /**
  * Replaces `path` with `text` so that, after a crash or a power loss at any
  * point, the file holds either its old or its new text, and the new one once
- * this resolves: the text is written to `<path>.<pid>.tmp` and flushed to disk,
+ * this resolves: the text is written to `<path>.<pid>.<n>.tmp` and flushed to disk,
  * renamed over `path`, and the directory (which holds the rename) is flushed.
  */
 export const writeFileDurably = async (path: string, text: string, mode = 0o600, fs: DurableFs = nodeFs): Promise<void> => {
-  // Per process: two processes replacing the same file (two services on one ledger) never write into one temporary file.
-  const temporary = `${path}.${process.pid}.tmp`;
+  // Per process and per call: neither two processes (two services on one ledger) nor two calls at once share a temporary file.
+  temporaryCount += 1;
+  const temporary = `${path}.${process.pid}.${temporaryCount}.tmp`;
   const file = await fs.open(temporary, 'w', mode);
   try {
     await file.writeFile(text);

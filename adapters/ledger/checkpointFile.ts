@@ -15,20 +15,29 @@ import { writeFileDurably } from '../fileDurable.js';
  * file system that does not order the two) counts as no checkpoint, and the
  * log signs a fresh one, rather than serving an empty note.
  */
-export const makeCheckpointFile = (base: string): CheckpointStore => ({
-  latest: async () => {
-    try {
-      const note = await readFile(`${base}.latest`, 'utf8');
-      return note.trim() === '' ? undefined : note;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  },
-  save: async (note: string, checkpoint: Checkpoint) => {
+export const makeCheckpointFile = (base: string): CheckpointStore => {
+  // Saves run one after another, so `.latest` ends with the last note saved, never an older one that finished later.
+  let saving: Promise<void> = Promise.resolve();
+  const saveNow = async (note: string, checkpoint: Checkpoint) => {
     await mkdir(dirname(base), { recursive: true });
     const line = JSON.stringify({ size: checkpoint.size, root: Buffer.from(checkpoint.root).toString('base64'), note });
     await appendFile(`${base}.log`, `${line}\n`);
     await writeFileDurably(`${base}.latest`, note, 0o644);
-  },
-});
+  };
+  return {
+    latest: async () => {
+      try {
+        const note = await readFile(`${base}.latest`, 'utf8');
+        return note.trim() === '' ? undefined : note;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    save: (note: string, checkpoint: Checkpoint) => {
+      const done = saving.then(() => saveNow(note, checkpoint));
+      saving = done.catch(() => undefined);
+      return done;
+    },
+  };
+};

@@ -28,4 +28,12 @@ describe('checkpoint file', () => {
     writeFileSync(`${base}.latest`, '');
     expect(await makeCheckpointFile(base).latest()).toBeUndefined();
   });
+
+  it('saves started together all land, one after another: .latest is the last one saved', async () => {
+    const base = join(dir, 'c.checkpoints');
+    const file = makeCheckpointFile(base);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => file.save(`note ${i}\n`, checkpoint(i))));
+    expect(await file.latest()).toBe('note 19\n');
+    expect(readFileSync(`${base}.log`, 'utf8').trim().split('\n')).toHaveLength(20);
+  });
 });
